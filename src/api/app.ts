@@ -1,0 +1,55 @@
+// The express app of the `api` role: middleware order, routes, error mapping.
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import { randomUUID } from 'node:crypto';
+import type { Context } from '../context.js';
+import { Authenticator } from './auth.js';
+import { NotFoundError, errorHandler } from './errors.js';
+import { RateLimiter } from './rate-limiter.js';
+import { eventsRouter } from './routes/events.js';
+import { healthRouter } from './routes/health.js';
+import { tokensRouter } from './routes/tokens.js';
+import { usersRouter } from './routes/users.js';
+
+export function createApp(ctx: Context): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  const auth = new Authenticator(ctx.config.apiKeys, ctx.config.tokenSecret, ctx.clock);
+  const limiter = new RateLimiter(ctx.config.rateLimitPerKey, ctx.clock);
+
+  app.use(
+    pinoHttp({
+      logger: ctx.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Probes and scrapes every few seconds would drown the log.
+      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+    }),
+  );
+  app.use((req, res, next) => {
+    const end = ctx.metrics.httpDuration.startTimer({ method: req.method });
+    res.on('finish', () => {
+      end({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.use(express.json({ limit: ctx.config.maxBodyBytes, strict: false }));
+
+  app.use(healthRouter(ctx));
+  app.use(eventsRouter(ctx, auth, limiter));
+  app.use(tokensRouter(ctx, auth, limiter));
+  app.use(usersRouter(ctx, auth, limiter));
+
+  app.use(() => {
+    throw new NotFoundError();
+  });
+  app.use(errorHandler((err) => ctx.logger.error({ err }, 'unexpected error')));
+  return app;
+}

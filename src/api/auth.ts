@@ -1,0 +1,112 @@
+// Who is calling: the main site with an API key, or a user with a PMQ token.
+// Both come as `Authorization: Bearer <secret>`.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import type { Clock } from '../events/clock.js';
+import { USER_ID } from '../events/event-schema.js';
+import { ForbiddenError, TokenExpiredError, UnauthorizedError } from './errors.js';
+
+export type Principal = { kind: 'api'; key: string } | { kind: 'user'; uid: string };
+
+const ISSUER = 'pmq';
+
+export class Authenticator {
+  private readonly keyDigests: Buffer[];
+  private readonly secret: Uint8Array;
+
+  constructor(
+    apiKeys: string[],
+    tokenSecret: string,
+    private readonly clock: Clock,
+  ) {
+    this.keyDigests = apiKeys.map(digest);
+    this.secret = new TextEncoder().encode(tokenSecret);
+  }
+
+  /**
+   * Compares against every key, in constant time per key and without stopping at
+   * a match, so that timing tells nothing about which key or how much of it matched.
+   */
+  isApiKey(candidate: string): boolean {
+    const d = digest(candidate);
+    let match = false;
+    for (const k of this.keyDigests) match = timingSafeEqual(d, k) || match;
+    return match;
+  }
+
+  async mint(uid: string, ttlSeconds: number): Promise<{ token: string; expires_at: string }> {
+    const now = Math.floor(this.clock.now() / 1000);
+    const exp = now + ttlSeconds;
+    const token = await new SignJWT({ kind: 'user' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setSubject(uid)
+      .setIssuedAt(now)
+      .setExpirationTime(exp)
+      .sign(this.secret);
+    return { token, expires_at: new Date(exp * 1000).toISOString() };
+  }
+
+  /** The uid of a valid PMQ token; throws UnauthorizedError or TokenExpiredError. */
+  async verifyToken(token: string): Promise<string> {
+    try {
+      const { payload } = await jwtVerify(token, this.secret, {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        currentDate: new Date(this.clock.now()),
+        requiredClaims: ['sub', 'exp'],
+      });
+      if (payload.kind !== 'user' || typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) {
+        throw new UnauthorizedError('the token is not a PMQ user token');
+      }
+      return payload.sub;
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw new TokenExpiredError();
+      if (err instanceof UnauthorizedError) throw err;
+      throw new UnauthorizedError('invalid token');
+    }
+  }
+
+  async authenticate(header: string | undefined): Promise<Principal> {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    if (!match) throw new UnauthorizedError();
+    const secret = match[1]!;
+    if (this.isApiKey(secret)) return { kind: 'api', key: secret };
+    // A JWT has three dot-separated parts; anything else is a wrong API key.
+    if (secret.split('.').length !== 3) throw new UnauthorizedError('invalid API key');
+    return { kind: 'user', uid: await this.verifyToken(secret) };
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+  }
+}
+
+/** Routes for the main site only. */
+export function requireApiKey(auth: Authenticator): RequestHandler {
+  return async (req, _res, next) => {
+    const principal = await auth.authenticate(req.headers.authorization);
+    if (principal.kind !== 'api') throw new ForbiddenError('this route takes an API key, not a user token');
+    req.principal = principal;
+    next();
+  };
+}
+
+/** Routes under /v1/users/:uid: the API key, or that user's own token. */
+export function requireUserOrApiKey(auth: Authenticator): RequestHandler {
+  return async (req, _res, next) => {
+    const principal = await auth.authenticate(req.headers.authorization);
+    if (principal.kind === 'user' && principal.uid !== req.params.uid) {
+      throw new ForbiddenError("a user token may only act on its own user's data");
+    }
+    req.principal = principal;
+    next();
+  };
+}

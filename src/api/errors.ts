@@ -1,0 +1,114 @@
+// Typed errors, and the one place they become HTTP answers:
+// {"error": {"code", "message", "field"?}} with a 4xx (or 503 when Redis is away).
+import type { ErrorRequestHandler } from 'express';
+import type { ZodError } from 'zod';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends HttpError {
+  constructor(message: string, field?: string) {
+    super(400, 'invalid_request', message, field);
+  }
+}
+
+export class PayloadTooLargeError extends HttpError {
+  constructor(message: string, field?: string) {
+    super(413, 'payload_too_large', message, field);
+  }
+}
+
+export class UnauthorizedError extends HttpError {
+  constructor(message = 'missing or invalid credentials: send Authorization: Bearer <API key or token>') {
+    super(401, 'unauthorized', message);
+  }
+}
+
+export class TokenExpiredError extends HttpError {
+  constructor() {
+    super(401, 'token_expired', 'the token has expired: get a new one');
+  }
+}
+
+export class ForbiddenError extends HttpError {
+  constructor(message: string) {
+    super(403, 'forbidden', message);
+  }
+}
+
+export class NotFoundError extends HttpError {
+  constructor(message = 'no such route') {
+    super(404, 'not_found', message);
+  }
+}
+
+export class RateLimitedError extends HttpError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, 'rate_limited', `too many requests for this API key: retry after ${retryAfterSeconds} s`);
+  }
+}
+
+export class UnavailableError extends HttpError {
+  constructor(message = 'the message store is unreachable: retry later') {
+    super(503, 'unavailable', message);
+  }
+}
+
+/** A zod failure as one ValidationError naming the first wrong field (`events[3].to`). */
+export function fromZod(err: ZodError, root = ''): ValidationError {
+  const issue = err.issues[0]!;
+  let path = root;
+  for (const part of issue.path) {
+    path += typeof part === 'number' ? `[${part}]` : path === '' ? String(part) : `.${String(part)}`;
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const field = path === '' ? key : `${path}.${key}`;
+    return new ValidationError(`${field}: unknown field`, field);
+  }
+  return new ValidationError(path === '' ? issue.message : `${path}: ${issue.message}`, path === '' ? undefined : path);
+}
+
+/** Express' last middleware: every error leaves here in the one JSON shape. */
+export function errorHandler(onUnexpected: (err: unknown) => void): ErrorRequestHandler {
+  return (err: unknown, _req, res, _next) => {
+    const e = toHttpError(err);
+    if (e.status >= 500 && !(e instanceof UnavailableError)) onUnexpected(err);
+    if (e instanceof RateLimitedError) res.setHeader('Retry-After', String(e.retryAfterSeconds));
+    res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field && { field: e.field }) } });
+  };
+}
+
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = err as { type?: string; status?: number; message?: string; name?: string };
+  // body-parser's errors, by their documented `type`
+  if (e.type === 'entity.too.large') return new PayloadTooLargeError('the request body is too large');
+  if (e.type === 'entity.parse.failed') return new ValidationError('the request body is not valid JSON');
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+    return new HttpError(415, 'unsupported_media_type', 'the request body must be UTF-8 JSON');
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new HttpError(e.status, 'invalid_request', e.message ?? 'bad request');
+  }
+  if (isRedisUnavailable(err)) return new UnavailableError();
+  return new HttpError(500, 'internal', 'internal error');
+}
+
+function isRedisUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: string };
+  return (
+    e.name === 'MaxRetriesPerRequestError' ||
+    e.code === 'ECONNREFUSED' ||
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED|LOADING/.test(e.message ?? '')
+  );
+}

@@ -1,0 +1,101 @@
+// The pull API of one user: unread counts, read, the feed, delivery acks.
+// Each route takes the API key or that user's own token.
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Context } from '../../context.js';
+import { CATEGORY, EVENT_ID, USER_ID } from '../../events/event-schema.js';
+import { listFeed } from '../../store/feed.js';
+import { ackMessages } from '../../store/pending.js';
+import { getUnread, markRead, type ReadTarget } from '../../store/unread.js';
+import { requireUserOrApiKey, type Authenticator } from '../auth.js';
+import { ValidationError, fromZod } from '../errors.js';
+import type { RateLimiter } from '../rate-limiter.js';
+
+const MAX_IDS = 1000;
+const MAX_PAGE = 100;
+
+const ids = z
+  .array(z.string({ error: 'must be a string' }).regex(EVENT_ID, { error: 'must be a message id' }), {
+    error: 'must be an array of message ids',
+  })
+  .min(1, { error: 'must hold at least one id' })
+  .max(MAX_IDS, { error: `must hold at most ${MAX_IDS} ids` });
+
+const category = z.string({ error: 'must be a string' }).regex(CATEGORY, { error: 'must be a category' });
+
+// POST .../read takes one of three bodies; the keys present say which was meant,
+// so that an error names the field of that shape.
+const readByIds = z.strictObject({ ids });
+const readByCategory = z.strictObject({
+  category: z.union([category, z.array(category).min(1).max(100)], {
+    error: 'must be a category or an array of categories',
+  }),
+});
+const readAll = z.strictObject({});
+
+const ackBody = z.strictObject({ ids });
+
+const pageQuery = z.strictObject({
+  before: z.coerce.number({ error: 'must be a seq number' }).int({ error: 'must be a seq number' }).positive().optional(),
+  limit: z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(MAX_PAGE, { error: `must be at most ${MAX_PAGE}` })
+    .default(20),
+});
+
+export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimiter): Router {
+  const router = Router();
+  const { redis, keys } = ctx;
+
+  router.use('/v1/users/:uid', (req, _res, next) => {
+    if (!USER_ID.test(req.params.uid ?? '')) throw new ValidationError('uid: must match ^[A-Za-z0-9_.:-]{1,64}$', 'uid');
+    next();
+  });
+  router.use('/v1/users/:uid', requireUserOrApiKey(auth), limiter.middleware());
+
+  router.get('/v1/users/:uid/unread', async (req, res) => {
+    res.json(await getUnread(redis, keys, req.params.uid!));
+  });
+
+  router.post('/v1/users/:uid/read', async (req, res) => {
+    const body: unknown = req.body ?? {};
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ValidationError('the body must be a JSON object: {}, {"category": ...} or {"ids": [...]}');
+    }
+    let target: ReadTarget;
+    if ('ids' in body) {
+      const parsed = readByIds.safeParse(body);
+      if (!parsed.success) throw fromZod(parsed.error);
+      target = { ids: parsed.data.ids };
+    } else if ('category' in body) {
+      const parsed = readByCategory.safeParse(body);
+      if (!parsed.success) throw fromZod(parsed.error);
+      const c = parsed.data.category;
+      target = { categories: Array.isArray(c) ? c : [c] };
+    } else {
+      const parsed = readAll.safeParse(body);
+      if (!parsed.success) throw fromZod(parsed.error);
+      target = { all: true };
+    }
+    const { changed: _changed, ...counts } = await markRead(redis, keys, req.params.uid!, target);
+    res.json(counts);
+  });
+
+  router.get('/v1/users/:uid/messages', async (req, res) => {
+    const parsed = pageQuery.safeParse(req.query);
+    if (!parsed.success) throw fromZod(parsed.error);
+    res.json(await listFeed(redis, keys, req.params.uid!, parsed.data.before, parsed.data.limit));
+  });
+
+  router.post('/v1/users/:uid/ack', async (req, res) => {
+    const parsed = ackBody.safeParse(req.body ?? {});
+    if (!parsed.success) throw fromZod(parsed.error);
+    const { fast, delayed } = await ackMessages(redis, keys, req.params.uid!, parsed.data.ids);
+    ctx.metrics.acks.inc(fast + delayed);
+    res.json({ uid: req.params.uid, acked: fast + delayed });
+  });
+
+  return router;
+}

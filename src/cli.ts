@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// pmq <role>: starts the roles of one process and owns its signals and shutdown.
+//   all     api + worker + cron in one process (the default of `npm start`)
+//   api     HTTP: ingestion, pull API, tokens, health, metrics
+//   worker  BullMQ workers: events, maintenance
+//   cron    the leader-locked scheduler of maintenance jobs
+import { ConfigError, ROLES, loadConfig, type Role } from './config.js';
+import { createLogger } from './logger.js';
+import { RedisNotFoundError, resolveRedis } from './redis/local-server.js';
+import { startService, type ServiceRole } from './service.js';
+
+const ROLE_SETS: Record<Role, ServiceRole[]> = {
+  all: ['api', 'worker', 'cron'],
+  api: ['api'],
+  worker: ['worker'],
+  cron: ['cron'],
+};
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`pmq: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const arg = process.argv[2];
+  const role = (arg ?? config.role ?? 'all') as Role;
+  if (!ROLES.includes(role)) {
+    process.stderr.write(`pmq: unknown role "${arg}"\nusage: pmq <${ROLES.join('|')}>\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel, config.nodeId);
+  if (config.apiKeysGenerated) {
+    logger.warn({ apiKey: config.apiKeys[0] }, 'PMQ_API_KEYS is not set: using a one-off API key for this run');
+  }
+  if (config.tokenSecretGenerated) {
+    logger.warn('PMQ_TOKEN_SECRET is not set: tokens minted by this run are valid in this process only');
+  }
+
+  let redis;
+  try {
+    redis = await resolveRedis(config.redisUrl, config.redisDir, logger);
+  } catch (err) {
+    if (err instanceof RedisNotFoundError) {
+      process.stderr.write(`pmq: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const service = await startService({ config, redisUrl: redis.url, roles: ROLE_SETS[role], logger });
+
+  let shuttingDown = false;
+  const shutdown = (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
+    service
+      .stop()
+      .then(() => redis.stop())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`pmq: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,171 @@
+// The environment, parsed and validated once. Every variable PMQ reads is here,
+// with its default; the README's configuration table mirrors this file.
+import { randomBytes } from 'node:crypto';
+import cron from 'node-cron';
+import { z } from 'zod';
+
+export const ROLES = ['all', 'api', 'worker', 'cron'] as const;
+export type Role = (typeof ROLES)[number];
+
+const DAY_S = 24 * 60 * 60;
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const list = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k.length > 0),
+  );
+
+const cronExpression = z.string().refine((s) => cron.validate(s), {
+  error: 'must be a cron expression such as "* * * * *"',
+});
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: int(0, 65535).default(8080),
+  REDIS_URL: z.url({ error: 'must be a URL such as redis://127.0.0.1:6379' }).optional(),
+  PMQ_API_KEYS: list.optional(),
+  PMQ_TOKEN_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  PMQ_AUTH_URL: z.url().optional(),
+  PMQ_ADMIN_KEY: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  PMQ_ROLE: z.enum(ROLES).optional(),
+  PMQ_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must match ^[A-Za-z0-9_.-]{1,64}$' })
+    .optional(),
+  PMQ_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,32}$/, { error: 'must match ^[A-Za-z0-9_.-]{1,32}$' })
+    .default('pmq'),
+  PMQ_REDIS_DIR: z.string().default('./var'),
+  PMQ_FAST_TIER_SECONDS: int(60, 30 * DAY_S).default(DAY_S),
+  PMQ_RETENTION_SECONDS: int(120, 365 * DAY_S).default(15 * DAY_S),
+  PMQ_MAX_BATCH: int(1, 10_000).default(1000),
+  PMQ_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  PMQ_MAX_EVENT_BYTES: int(256, 1024 * 1024).default(8 * 1024),
+  PMQ_INGEST_CHUNK: int(1, 1000).default(100),
+  PMQ_WORKER_CONCURRENCY: int(1, 256).default(8),
+  PMQ_LOCK_MS: int(1000, 10 * 60_000).default(30_000),
+  PMQ_STALLED_INTERVAL_MS: int(500, 10 * 60_000).default(30_000),
+  PMQ_TOKEN_MAX_TTL_SECONDS: int(60, 365 * DAY_S).default(30 * DAY_S),
+  PMQ_RATE_LIMIT_PER_KEY: int(0, 1_000_000).default(1000),
+  PMQ_CRON_TIER_MOVE: cronExpression.default('* * * * *'),
+  PMQ_CRON_PURGE: cronExpression.default('*/5 * * * *'),
+  PMQ_MAINT_USERS_PER_ROUND: int(1, 10_000).default(200),
+  PMQ_MAINT_MESSAGES_PER_USER: int(1, 10_000).default(500),
+  PMQ_MAINT_MAX_ROUNDS: int(1, 10_000).default(50),
+  PMQ_SHUTDOWN_TIMEOUT_MS: int(100, 10 * 60_000).default(10_000),
+});
+
+export interface Config {
+  env: string;
+  port: number;
+  /** Undefined: use 127.0.0.1:6379, or start a local redis-server there (see redis/local-server.ts). */
+  redisUrl: string | undefined;
+  apiKeys: string[];
+  /** True when no PMQ_API_KEYS were given and a one-off key was made for this run. */
+  apiKeysGenerated: boolean;
+  tokenSecret: string;
+  tokenSecretGenerated: boolean;
+  authUrl: string | undefined;
+  adminKey: string | undefined;
+  logLevel: string;
+  role: Role | undefined;
+  nodeId: string;
+  keyPrefix: string;
+  redisDir: string;
+  fastTierMs: number;
+  retentionMs: number;
+  maxBatch: number;
+  maxBodyBytes: number;
+  maxEventBytes: number;
+  ingestChunk: number;
+  workerConcurrency: number;
+  lockMs: number;
+  stalledIntervalMs: number;
+  tokenMaxTtlSeconds: number;
+  rateLimitPerKey: number;
+  cronTierMove: string;
+  cronPurge: string;
+  maintUsersPerRound: number;
+  maintMessagesPerUser: number;
+  maintMaxRounds: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws one ConfigError listing every wrong value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const problems: string[] = [];
+  if (production && (e.PMQ_API_KEYS === undefined || e.PMQ_API_KEYS.length === 0)) {
+    problems.push('PMQ_API_KEYS: required when NODE_ENV=production (comma-separated keys)');
+  }
+  if (production && e.PMQ_TOKEN_SECRET === undefined) {
+    problems.push('PMQ_TOKEN_SECRET: required when NODE_ENV=production (at least 32 characters)');
+  }
+  if (e.PMQ_FAST_TIER_SECONDS >= e.PMQ_RETENTION_SECONDS) {
+    problems.push('PMQ_FAST_TIER_SECONDS: must be shorter than PMQ_RETENTION_SECONDS');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const apiKeysGenerated = e.PMQ_API_KEYS === undefined || e.PMQ_API_KEYS.length === 0;
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    redisUrl: e.REDIS_URL,
+    apiKeys: apiKeysGenerated ? [`dev-${randomBytes(12).toString('hex')}`] : (e.PMQ_API_KEYS ?? []),
+    apiKeysGenerated,
+    tokenSecret: e.PMQ_TOKEN_SECRET ?? randomBytes(32).toString('hex'),
+    tokenSecretGenerated: e.PMQ_TOKEN_SECRET === undefined,
+    authUrl: e.PMQ_AUTH_URL,
+    adminKey: e.PMQ_ADMIN_KEY,
+    logLevel: e.LOG_LEVEL,
+    role: e.PMQ_ROLE,
+    nodeId: e.PMQ_NODE_ID ?? `node-${randomBytes(4).toString('hex')}`,
+    keyPrefix: e.PMQ_KEY_PREFIX,
+    redisDir: e.PMQ_REDIS_DIR,
+    fastTierMs: e.PMQ_FAST_TIER_SECONDS * 1000,
+    retentionMs: e.PMQ_RETENTION_SECONDS * 1000,
+    maxBatch: e.PMQ_MAX_BATCH,
+    maxBodyBytes: e.PMQ_MAX_BODY_BYTES,
+    maxEventBytes: e.PMQ_MAX_EVENT_BYTES,
+    ingestChunk: e.PMQ_INGEST_CHUNK,
+    workerConcurrency: e.PMQ_WORKER_CONCURRENCY,
+    lockMs: e.PMQ_LOCK_MS,
+    stalledIntervalMs: e.PMQ_STALLED_INTERVAL_MS,
+    tokenMaxTtlSeconds: e.PMQ_TOKEN_MAX_TTL_SECONDS,
+    rateLimitPerKey: e.PMQ_RATE_LIMIT_PER_KEY,
+    cronTierMove: e.PMQ_CRON_TIER_MOVE,
+    cronPurge: e.PMQ_CRON_PURGE,
+    maintUsersPerRound: e.PMQ_MAINT_USERS_PER_ROUND,
+    maintMessagesPerUser: e.PMQ_MAINT_MESSAGES_PER_USER,
+    maintMaxRounds: e.PMQ_MAINT_MAX_ROUNDS,
+    shutdownTimeoutMs: e.PMQ_SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,21 @@
+// What the roles of one process share: configuration, the Redis command client,
+// key names, queues, metrics, the clock and the logger. Built once by service.ts.
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import type { Clock } from './events/clock.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { Queues } from './queues.js';
+import type { Keys } from './redis/keys.js';
+
+export interface Context {
+  config: Config;
+  /** Fails commands fast while Redis is away (HTTP answers 503); not for BullMQ workers. */
+  redis: Redis;
+  redisUrl: string;
+  keys: Keys;
+  queues: Queues;
+  metrics: Metrics;
+  clock: Clock;
+  logger: Logger;
+}

@@ -1,0 +1,83 @@
+// Prometheus metrics of one process, on a registry of its own (several services
+// may share a process in tests). Gauges that live in Redis are read at scrape time.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly eventsAccepted = new Counter({
+    name: 'pmq_events_accepted_total',
+    help: 'Events accepted by POST /v1/events (202) and enqueued',
+    registers: [this.registry],
+  });
+
+  readonly eventsApplied = new Counter({
+    name: 'pmq_events_applied_total',
+    help: 'Events applied by the events worker (new messages stored)',
+    registers: [this.registry],
+  });
+
+  readonly eventsDuplicate = new Counter({
+    name: 'pmq_events_duplicate_total',
+    help: 'Events the worker found already applied (retries, re-posts)',
+    registers: [this.registry],
+  });
+
+  readonly tierMoves = new Counter({
+    name: 'pmq_tier_moves_total',
+    help: 'Pending messages moved from the fast tier to the delayed tier',
+    registers: [this.registry],
+  });
+
+  readonly purges = new Counter({
+    name: 'pmq_purged_total',
+    help: 'Messages removed at the end of retention, by what they still were',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly acks = new Counter({
+    name: 'pmq_acked_total',
+    help: 'Pending messages acknowledged as delivered',
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'pmq_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly jobDuration = new Histogram({
+    name: 'pmq_job_duration_seconds',
+    help: 'Time a worker spent on one job, by queue',
+    labelNames: ['queue'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'pmq_process_' });
+  }
+
+  /** A gauge whose values are read (from Redis) when Prometheus scrapes. */
+  gauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    read: () => Promise<{ labels: Record<L, string>; value: number }[]>,
+  ): void {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const { labels, value } of await read()) this.set(labels as never, value);
+      },
+    });
+  }
+}

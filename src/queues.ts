@@ -1,0 +1,75 @@
+// The BullMQ queues, their job data, and how jobs are added to them.
+import { createHash } from 'node:crypto';
+import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import type { AcceptedEvent } from './events/event-schema.js';
+
+export const QUEUE = {
+  /** chunks of accepted events -> workers/events.worker.ts */
+  events: 'events',
+  /** tier moves and purges, enqueued by cron -> workers/maintenance.worker.ts */
+  maintenance: 'maintenance',
+} as const;
+
+export interface EventsJob {
+  events: AcceptedEvent[];
+}
+
+export type MaintenanceTask = 'tier-move' | 'purge';
+
+export interface MaintenanceJob {
+  task: MaintenanceTask;
+}
+
+// Jobs are retried for a long while before they are given up: an events job that
+// fails is a bug or an outage, and its events must not be dropped quietly. Finished
+// jobs are removed by age and count so that Redis does not fill up behind them.
+const defaultJobOptions: DefaultJobOptions = {
+  attempts: 20,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+};
+
+export interface Queues {
+  events: Queue<EventsJob>;
+  maintenance: Queue<MaintenanceJob>;
+  close(): Promise<void>;
+}
+
+export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
+  const events = new Queue<EventsJob>(QUEUE.events, { connection, prefix, defaultJobOptions });
+  const maintenance = new Queue<MaintenanceJob>(QUEUE.maintenance, {
+    connection,
+    prefix,
+    defaultJobOptions: { ...defaultJobOptions, attempts: 3, removeOnComplete: { age: 3600, count: 1000 } },
+  });
+  return {
+    events,
+    maintenance,
+    close: async () => {
+      await Promise.all([events.close(), maintenance.close()]);
+    },
+  };
+}
+
+/**
+ * The job id of a chunk of events, derived from its (recipient, event id) pairs:
+ * posting the same events again names the same job, which BullMQ does not add twice
+ * while it remembers it. Exactness does not rest on this: the seen-marks of the
+ * apply script make a second job of the same events change nothing.
+ */
+export function chunkJobId(events: Pick<AcceptedEvent, 'to' | 'id'>[]): string {
+  const hash = createHash('sha1');
+  for (const e of events) hash.update(`${e.to}\u0000${e.id}\u0001`);
+  return `ev-${hash.digest('hex')}`;
+}
+
+/** Splits accepted events into jobs of at most `chunk` events and adds them in one call. */
+export async function enqueueEvents(queue: Queue<EventsJob>, events: AcceptedEvent[], chunk: number): Promise<void> {
+  const jobs = [];
+  for (let i = 0; i < events.length; i += chunk) {
+    const part = events.slice(i, i + chunk);
+    jobs.push({ name: 'apply', data: { events: part }, opts: { jobId: chunkJobId(part) } });
+  }
+  await queue.addBulk(jobs);
+}

@@ -1,0 +1,72 @@
+// Every Redis key PMQ touches is named here and nowhere else.
+//
+// All keys of one user share the hash tag {u:<uid>}, so that the Lua scripts that
+// touch several of them at once stay on one slot under Redis Cluster. The few
+// global keys (the maintenance indexes, the stats) carry their own tags; nothing
+// writes a user key and a global key in one script.
+
+/** The keys of one user, in the order the Lua scripts receive them (see lua/*.lua). */
+export interface UserKeys {
+  /** zset eventId -> accepted_at ms: the seen-marks that make applying idempotent */
+  seen: string;
+  /** string: the user's last message sequence number */
+  seq: string;
+  /** zset msgId -> seq: the feed, newest = highest seq */
+  feed: string;
+  /** hash msgId -> stored message JSON (see events/stored-message.ts) */
+  msg: string;
+  /** zset msgId -> accepted_at ms: pending messages in the fast tier */
+  fast: string;
+  /** zset msgId -> accepted_at ms: pending messages in the delayed tier */
+  delayed: string;
+  /** hash category -> unread count (no field when zero) */
+  unread: string;
+  /** hash category -> seq: every counted message of the category with seq <= this is read */
+  readmark: string;
+  /** set of msgIds read one by one above their category's readmark */
+  readids: string;
+}
+
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  user(uid: string): UserKeys {
+    const p = `${this.prefix}:{u:${uid}}`;
+    return {
+      seen: `${p}:seen`,
+      seq: `${p}:seq`,
+      feed: `${p}:feed`,
+      msg: `${p}:msg`,
+      fast: `${p}:fast`,
+      delayed: `${p}:delayed`,
+      unread: `${p}:unread`,
+      readmark: `${p}:readmark`,
+      readids: `${p}:readids`,
+    };
+  }
+
+  /** zset uid -> accepted_at ms of (about) the oldest fast-tier message: who needs a tier move */
+  get fastIndex(): string {
+    return `${this.prefix}:{idx}:fast`;
+  }
+
+  /** zset uid -> accepted_at ms of (about) the oldest feed message: who needs a purge */
+  get feedIndex(): string {
+    return `${this.prefix}:{idx}:feed`;
+  }
+
+  /** hash of service-wide tallies (tier sizes, purges); see store/stats.ts */
+  get stats(): string {
+    return `${this.prefix}:{stats}`;
+  }
+
+  /** string: the node id of the cron leader, with a TTL */
+  get cronLeader(): string {
+    return `${this.prefix}:{cron}:leader`;
+  }
+
+  /** BullMQ's prefix: one hash tag, so that each queue's keys share a slot under Cluster */
+  get queuePrefix(): string {
+    return `{${this.prefix}}`;
+  }
+}

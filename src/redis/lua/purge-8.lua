@@ -1,0 +1,66 @@
+--[[
+  Removes ONE user's messages that are past retention, at most ARGV[2] of them,
+  lowest sequence number first: from the feed, the stored messages, the seen-marks,
+  whichever pending tier holds them, and the unread count where still unread.
+
+  The walk stops at the first message younger than the cutoff. Sequence order is
+  acceptance order but for retried jobs, so a late-applied old message may wait
+  until the one before it is due; it is never kept forever.
+
+  Input:
+    KEYS[1] seen      zset eventId -> accepted_at
+    KEYS[2] feed      zset msgId -> seq
+    KEYS[3] msg       hash msgId -> stored message JSON
+    KEYS[4] fast      zset msgId -> accepted_at
+    KEYS[5] delayed   zset msgId -> accepted_at
+    KEYS[6] unread    hash category -> count
+    KEYS[7] readmark  hash category -> seq
+    KEYS[8] readids   set of msgIds read one by one
+    ARGV[1] cutoff: messages accepted strictly before this time (ms) go
+    ARGV[2] the most messages to remove in this call
+
+  Output:
+    { purged, of which pending in the fast tier, of which pending in the delayed
+      tier, of which still unread, accepted_at of the oldest message left or -1
+      when the feed is empty }
+]]
+local cutoff = tonumber(ARGV[1])
+local entries = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
+local purged, fast, delayed, unread = 0, 0, 0, 0
+local oldest = -1
+
+for i = 1, #entries, 2 do
+  local id = entries[i]
+  local seq = tonumber(entries[i + 1])
+  local stored = redis.call('HGET', KEYS[3], id)
+  local m = stored and cjson.decode(stored)
+  if m and m.accepted_at >= cutoff then
+    oldest = m.accepted_at
+    break
+  end
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('ZREM', KEYS[1], id)
+  fast = fast + redis.call('ZREM', KEYS[4], id)
+  delayed = delayed + redis.call('ZREM', KEYS[5], id)
+  local readOneByOne = redis.call('SREM', KEYS[8], id) == 1
+  if m and m.counted and not readOneByOne then
+    local mark = tonumber(redis.call('HGET', KEYS[7], m.category) or '0')
+    if seq > mark then
+      if redis.call('HINCRBY', KEYS[6], m.category, -1) <= 0 then
+        redis.call('HDEL', KEYS[6], m.category)
+      end
+      unread = unread + 1
+    end
+  end
+  purged = purged + 1
+end
+
+if oldest == -1 then
+  local next = redis.call('ZRANGE', KEYS[2], 0, 0)
+  if next[1] then
+    local stored = redis.call('HGET', KEYS[3], next[1])
+    oldest = stored and cjson.decode(stored).accepted_at or 0
+  end
+end
+return { purged, fast, delayed, unread, oldest }

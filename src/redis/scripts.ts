@@ -1,0 +1,85 @@
+// Loads lua/*.lua once and gives each script a typed wrapper. The file name says
+// the script's name and key count (`apply-events-6.lua`), as in BullMQ; each file
+// opens with a comment naming its KEYS and ARGV.
+import { readFileSync, readdirSync } from 'node:fs';
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { UserKeys } from './keys.js';
+
+const luaDir = new URL('./lua/', import.meta.url);
+
+interface ScriptFile {
+  name: string;
+  numberOfKeys: number;
+  lua: string;
+}
+
+let cached: ScriptFile[] | undefined;
+
+function scriptFiles(): ScriptFile[] {
+  cached ??= readdirSync(luaDir)
+    .filter((f) => f.endsWith('.lua'))
+    .map((f) => {
+      const match = /^(.+)-(\d+)\.lua$/.exec(f);
+      if (!match) throw new Error(`Lua script ${f} must be named <name>-<key count>.lua`);
+      return { name: match[1]!, numberOfKeys: Number(match[2]), lua: readFileSync(new URL(f, luaDir), 'utf8') };
+    });
+  return cached;
+}
+
+/** Where a script may run: on a client (one round trip) or queued on a pipeline. */
+export type Runner = Redis | ChainableCommander;
+
+function run<T>(runner: Runner, command: string, keys: string[], args: (string | number)[]): Promise<T> {
+  const fn = (runner as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[command];
+  if (typeof fn !== 'function') throw new Error(`Lua script ${command} is not defined on this client`);
+  return fn.call(runner, ...keys, ...args);
+}
+
+/** Registers every script on a client (EVALSHA, with EVAL on NOSCRIPT, by ioredis). */
+export function defineScripts(redis: Redis): void {
+  for (const s of scriptFiles()) {
+    const command = camel(s.name);
+    if (typeof (redis as unknown as Record<string, unknown>)[command] === 'function') continue;
+    redis.defineCommand(command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+  }
+}
+
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+// Typed entry points; each passes its KEYS in the order its .lua file lists them.
+// On a client they return the script's reply; on a pipeline they queue the call
+// and the reply comes with the pipeline's results.
+export const scripts = {
+  /** See apply-events-6.lua. ARGV: five per event. Reply: a seq per event, 0 for a duplicate. */
+  applyEvents: (r: Runner, k: UserKeys, args: (string | number)[]) =>
+    run<number[]>(r, 'applyEvents', [k.seen, k.seq, k.feed, k.msg, k.fast, k.unread], args),
+
+  /** See read-6.lua. Reply: { changed, category, count, ... }. */
+  read: (r: Runner, k: UserKeys, mode: 'all' | 'category' | 'ids', items: string[]) =>
+    run<(string | number)[]>(r, 'read', [k.feed, k.msg, k.unread, k.readmark, k.readids, k.seq], [mode, ...items]),
+
+  /** See ack-2.lua. Reply: { removed from fast, removed from delayed }. */
+  ack: (r: Runner, k: UserKeys, ids: string[]) => run<[number, number]>(r, 'ack', [k.fast, k.delayed], ids),
+
+  /** See move-tier-2.lua. Reply: { moved, oldest left in fast or -1 }. */
+  moveTier: (r: Runner, k: UserKeys, cutoff: number, max: number) =>
+    run<[number, number]>(r, 'moveTier', [k.fast, k.delayed], [cutoff, max]),
+
+  /** See purge-8.lua. Reply: { purged, pending fast, pending delayed, unread, oldest left or -1 }. */
+  purge: (r: Runner, k: UserKeys, cutoff: number, max: number) =>
+    run<[number, number, number, number, number]>(
+      r,
+      'purge',
+      [k.seen, k.feed, k.msg, k.fast, k.delayed, k.unread, k.readmark, k.readids],
+      [cutoff, max],
+    ),
+
+  /** See list-feed-6.lua. Reply: { readmark pairs, then five entries per message }. */
+  listFeed: (r: Runner, k: UserKeys, before: number | '+inf', limit: number) =>
+    run<unknown[]>(r, 'listFeed', [k.feed, k.msg, k.fast, k.delayed, k.readmark, k.readids], [before, limit]),
+
+  /** See renew-lock-1.lua. ttlMs 0 releases. Reply: 1 when the caller held the lock. */
+  renewLock: (r: Runner, key: string, holder: string, ttlMs: number) => run<number>(r, 'renewLock', [key], [holder, ttlMs]),
+};

@@ -1,0 +1,119 @@
+// Builds one process' shared context and starts the roles it was asked for.
+// `stop()` undoes it in the order that loses nothing: stop taking requests, stop
+// scheduling, let the jobs in flight finish, then close Redis.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './api/app.js';
+import type { Config } from './config.js';
+import type { Context } from './context.js';
+import { CronScheduler } from './cron/scheduler.js';
+import { systemClock, type Clock } from './events/clock.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { QUEUE, createQueues } from './queues.js';
+import { checkEvictionPolicy, createRedis } from './redis/connection.js';
+import { Keys } from './redis/keys.js';
+import { readStats } from './store/stats.js';
+import { startWorkers, type Workers } from '../workers/index.js';
+
+/** The roles one process can hold; `all` is every one of them. */
+export type ServiceRole = 'api' | 'worker' | 'cron';
+// The `gateway` role (WebSocket push) joins this list: its upgrade handler goes on
+// the API's HTTP server in `all`, on a server of its own when run alone.
+
+export interface ServiceOptions {
+  config: Config;
+  redisUrl: string;
+  roles: ServiceRole[];
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface Service {
+  ctx: Context;
+  /** The HTTP port when the api role runs (the real one when PORT=0). */
+  port: number | undefined;
+  cron: CronScheduler | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startService(opts: ServiceOptions): Promise<Service> {
+  const { config, redisUrl, roles } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel, config.nodeId);
+  const keys = new Keys(config.keyPrefix);
+  // Requests fail fast (503) while Redis is away instead of piling up.
+  const redis = createRedis(redisUrl, `${config.nodeId}:cmd`, logger, { maxRetriesPerRequest: 2 });
+  const queues = createQueues(redis, keys.queuePrefix);
+  const metrics = new Metrics();
+  const ctx: Context = { config, redis, redisUrl, keys, queues, metrics, clock: opts.clock ?? systemClock, logger };
+
+  registerRedisGauges(ctx);
+  await checkEvictionPolicy(redis, logger);
+
+  let server: Server | undefined;
+  let port: number | undefined;
+  if (roles.includes('api')) {
+    server = createServer(createApp(ctx));
+    server.keepAliveTimeout = 65_000; // longer than the usual load balancer's idle timeout
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(config.port, () => resolve());
+    });
+    port = (server.address() as AddressInfo).port;
+    logger.info({ port }, 'api listening');
+  }
+  const workers: Workers | undefined = roles.includes('worker') ? startWorkers(ctx) : undefined;
+  let cron: CronScheduler | undefined;
+  if (roles.includes('cron')) {
+    cron = new CronScheduler(ctx);
+    await cron.start();
+  }
+  logger.info({ roles }, 'pmq started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (server) {
+        const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+        server.closeIdleConnections();
+        await closed;
+      }
+      await cron?.stop();
+      await workers?.close();
+      await queues.close();
+      await redis.quit().catch(() => redis.disconnect());
+      logger.info('pmq stopped');
+    })());
+
+  return { ctx, port, cron, stop };
+}
+
+function registerRedisGauges(ctx: Context): void {
+  const { metrics, redis, keys, queues } = ctx;
+  metrics.gauge('pmq_pending_messages', 'Pending (unacked) messages per delivery tier', ['tier'], async () => {
+    const s = await readStats(redis, keys);
+    return [
+      { labels: { tier: 'fast' }, value: s.fast },
+      { labels: { tier: 'delayed' }, value: s.delayed },
+    ];
+  });
+  metrics.gauge('pmq_purged_messages', 'Messages purged at the end of retention, all processes', ['state'], async () => {
+    const s = await readStats(redis, keys);
+    return [
+      { labels: { state: 'all' }, value: s.purged },
+      { labels: { state: 'pending' }, value: s.purged_pending },
+      { labels: { state: 'unread' }, value: s.purged_unread },
+    ];
+  });
+  metrics.gauge('pmq_queue_jobs', 'Jobs per queue and state', ['queue', 'state'], async () => {
+    const out: { labels: { queue: string; state: string }; value: number }[] = [];
+    for (const [name, queue] of [
+      [QUEUE.events, queues.events],
+      [QUEUE.maintenance, queues.maintenance],
+    ] as const) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+      for (const [state, value] of Object.entries(counts)) out.push({ labels: { queue: name, state }, value });
+    }
+    return out;
+  });
+}

@@ -1,0 +1,111 @@
+// Ageing, in bounded batches: pending messages move from the fast tier to the
+// delayed tier after PMQ_FAST_TIER_SECONDS, and every message leaves at the end of
+// retention. The global indexes (uid -> oldest time) find the users that are due
+// without scanning the keyspace; each round takes at most `users` of them and at
+// most `perUser` messages of each, so no single command holds Redis for long.
+import type { Redis } from 'ioredis';
+import type { Keys } from '../redis/keys.js';
+import { scripts } from '../redis/scripts.js';
+import { addStats } from './stats.js';
+
+export interface Bounds {
+  /** Users per round. */
+  users: number;
+  /** Messages per user per round. */
+  perUser: number;
+  /** Rounds per call; what is left waits for the next call. */
+  rounds: number;
+}
+
+export interface MoveResult {
+  moved: number;
+  users: number;
+  /** True when the bounds stopped the work before everything due was done. */
+  more: boolean;
+}
+
+export interface PurgeResult {
+  purged: number;
+  pending: number;
+  unread: number;
+  users: number;
+  more: boolean;
+}
+
+/** Moves fast-tier messages accepted before `cutoff` into the delayed tier. */
+export async function moveDueToDelayed(redis: Redis, keys: Keys, cutoff: number, bounds: Bounds): Promise<MoveResult> {
+  const result: MoveResult = { moved: 0, users: 0, more: false };
+  for (let round = 0; round < bounds.rounds; round++) {
+    const uids = await dueUsers(redis, keys.fastIndex, cutoff, bounds.users);
+    if (uids.length === 0) return result;
+    const pipeline = redis.pipeline();
+    for (const uid of uids) void scripts.moveTier(pipeline, keys.user(uid), cutoff, bounds.perUser);
+    const replies = (await pipeline.exec()) ?? [];
+    let moved = 0;
+    for (const [i, uid] of uids.entries()) {
+      const [err, reply] = replies[i] ?? [];
+      if (err) throw err;
+      const [n, oldest] = reply as [number, number];
+      moved += n;
+      await reindex(redis, keys.fastIndex, keys.user(uid).fast, uid, oldest);
+    }
+    await addStats(redis, keys, { fast: -moved, delayed: moved });
+    result.moved += moved;
+    result.users += uids.length;
+  }
+  result.more = (await dueUsers(redis, keys.fastIndex, cutoff, 1)).length > 0;
+  return result;
+}
+
+/** Removes every message accepted before `cutoff`: feed, pending, unread, seen-mark. */
+export async function purgeExpired(redis: Redis, keys: Keys, cutoff: number, bounds: Bounds): Promise<PurgeResult> {
+  const result: PurgeResult = { purged: 0, pending: 0, unread: 0, users: 0, more: false };
+  for (let round = 0; round < bounds.rounds; round++) {
+    const uids = await dueUsers(redis, keys.feedIndex, cutoff, bounds.users);
+    if (uids.length === 0) return result;
+    const pipeline = redis.pipeline();
+    for (const uid of uids) void scripts.purge(pipeline, keys.user(uid), cutoff, bounds.perUser);
+    const replies = (await pipeline.exec()) ?? [];
+    let purged = 0;
+    let fast = 0;
+    let delayed = 0;
+    let unread = 0;
+    for (const [i, uid] of uids.entries()) {
+      const [err, reply] = replies[i] ?? [];
+      if (err) throw err;
+      const [n, f, d, u, oldest] = reply as [number, number, number, number, number];
+      purged += n;
+      fast += f;
+      delayed += d;
+      unread += u;
+      await reindex(redis, keys.feedIndex, keys.user(uid).feed, uid, oldest);
+    }
+    const pending = fast + delayed;
+    await addStats(redis, keys, { fast: -fast, delayed: -delayed, purged, purged_pending: pending, purged_unread: unread });
+    result.purged += purged;
+    result.pending += pending;
+    result.unread += unread;
+    result.users += uids.length;
+  }
+  result.more = (await dueUsers(redis, keys.feedIndex, cutoff, 1)).length > 0;
+  return result;
+}
+
+function dueUsers(redis: Redis, index: string, cutoff: number, limit: number): Promise<string[]> {
+  return redis.zrangebyscore(index, '-inf', `(${cutoff}`, 'LIMIT', 0, limit);
+}
+
+/**
+ * Puts a user back in an index at the time of their oldest remaining entry, or
+ * takes them out when none is left. The events worker may add a message between
+ * the script and ZREM; the check after ZREM puts the user back in that case.
+ */
+async function reindex(redis: Redis, index: string, userZset: string, uid: string, oldest: number): Promise<void> {
+  if (oldest >= 0) {
+    await redis.zadd(index, oldest, uid);
+    return;
+  }
+  await redis.zrem(index, uid);
+  const left = await redis.zrange(userZset, 0, 0);
+  if (left.length > 0) await redis.zadd(index, 'LT', 0, uid);
+}

@@ -1,0 +1,48 @@
+// Starts the BullMQ workers of this process (the `worker` role).
+import { Worker } from 'bullmq';
+import type { Context } from '../src/context.js';
+import { createRedis } from '../src/redis/connection.js';
+import { QUEUE } from '../src/queues.js';
+import { eventsProcessor } from './events.worker.js';
+import { maintenanceProcessor } from './maintenance.worker.js';
+
+export interface Workers {
+  /** Stops taking jobs, lets the jobs in flight finish, closes the connections. */
+  close(): Promise<void>;
+}
+
+export function startWorkers(ctx: Context): Workers {
+  const { config, logger } = ctx;
+  // BullMQ's blocking commands need a connection that never gives up on a command.
+  const connection = createRedis(ctx.redisUrl, `${config.nodeId}:worker`, logger, { maxRetriesPerRequest: null });
+  const common = {
+    connection,
+    prefix: ctx.keys.queuePrefix,
+    lockDuration: config.lockMs,
+    stalledInterval: config.stalledIntervalMs,
+    // A job whose worker died is stalled; it is retried, not failed, however often.
+    maxStalledCount: 1000,
+  };
+  // The processors use it too: in a Redis outage their commands wait for Redis to
+  // come back rather than fail and burn the job's attempts.
+  const workerCtx: Context = { ...ctx, redis: connection };
+  const workers = [
+    new Worker(QUEUE.events, eventsProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),
+    new Worker(QUEUE.maintenance, maintenanceProcessor(workerCtx), { ...common, concurrency: 1 }),
+  ];
+  for (const w of workers) {
+    w.on('failed', (job, err) => logger.error({ queue: w.name, job: job?.id, err: err.message }, 'job failed'));
+    w.on('error', (err) => logger.warn({ queue: w.name, err: err.message }, 'worker error'));
+    w.on('completed', (job) => {
+      if (job.finishedOn !== undefined && job.processedOn !== undefined) {
+        ctx.metrics.jobDuration.observe({ queue: w.name }, (job.finishedOn - job.processedOn) / 1000);
+      }
+    });
+  }
+  return {
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}

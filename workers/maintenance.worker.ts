@@ -1,0 +1,34 @@
+// The `maintenance` processor: tier moves and purges, in bounded batches, at the
+// time of the injected clock.
+import type { Job } from 'bullmq';
+import type { Context } from '../src/context.js';
+import type { MaintenanceJob } from '../src/queues.js';
+import { moveDueToDelayed, purgeExpired, type Bounds } from '../src/store/tiers.js';
+
+export function maintenanceProcessor(ctx: Context) {
+  const bounds: Bounds = {
+    users: ctx.config.maintUsersPerRound,
+    perUser: ctx.config.maintMessagesPerUser,
+    rounds: ctx.config.maintMaxRounds,
+  };
+  return async (job: Job<MaintenanceJob>) => {
+    const now = ctx.clock.now();
+    switch (job.data.task) {
+      case 'tier-move': {
+        const r = await moveDueToDelayed(ctx.redis, ctx.keys, now - ctx.config.fastTierMs, bounds);
+        ctx.metrics.tierMoves.inc(r.moved);
+        if (r.moved > 0 || r.more) ctx.logger.info({ task: job.data.task, ...r }, 'tier move');
+        return r;
+      }
+      case 'purge': {
+        const r = await purgeExpired(ctx.redis, ctx.keys, now - ctx.config.retentionMs, bounds);
+        ctx.metrics.purges.inc({ state: 'pending' }, r.pending);
+        ctx.metrics.purges.inc({ state: 'delivered' }, r.purged - r.pending);
+        if (r.purged > 0 || r.more) ctx.logger.info({ task: job.data.task, ...r }, 'purge');
+        return r;
+      }
+      default:
+        throw new Error(`unknown maintenance task ${String((job.data as { task: unknown }).task)}`);
+    }
+  };
+}
