@@ -6,15 +6,24 @@ import type { Context } from '../context.js';
 import type { MaintenanceTask } from '../queues.js';
 import { scripts } from '../redis/scripts.js';
 
-const LOCK_TTL_MS = 30_000;
-const RENEW_EVERY_MS = 10_000;
+export interface LeaderLockOptions {
+  /** How long the lock outlives a leader that stopped renewing it. Default 30 s. */
+  ttlMs: number;
+  /** How often the leader renews and the others try to take it. Default 10 s. */
+  renewEveryMs: number;
+}
+
+const DEFAULT_LOCK: LeaderLockOptions = { ttlMs: 30_000, renewEveryMs: 10_000 };
 
 export class CronScheduler {
   private leader = false;
   private timer: NodeJS.Timeout | undefined;
   private tasks: ScheduledTask[] = [];
 
-  constructor(private readonly ctx: Context) {}
+  constructor(
+    private readonly ctx: Context,
+    private readonly lock: LeaderLockOptions = DEFAULT_LOCK,
+  ) {}
 
   get isLeader(): boolean {
     return this.leader;
@@ -23,7 +32,7 @@ export class CronScheduler {
   async start(): Promise<void> {
     const { config } = this.ctx;
     await this.campaign();
-    this.timer = setInterval(() => void this.campaign(), RENEW_EVERY_MS);
+    this.timer = setInterval(() => void this.campaign(), this.lock.renewEveryMs);
     this.tasks = [
       cron.schedule(config.cronTierMove, () => this.enqueue('tier-move'), { name: 'tier-move', noOverlap: true }),
       cron.schedule(config.cronPurge, () => this.enqueue('purge'), { name: 'purge', noOverlap: true }),
@@ -58,9 +67,9 @@ export class CronScheduler {
     try {
       const was = this.leader;
       if (this.leader) {
-        this.leader = (await scripts.renewLock(redis, keys.cronLeader, config.nodeId, LOCK_TTL_MS)) === 1;
+        this.leader = (await scripts.renewLock(redis, keys.cronLeader, config.nodeId, this.lock.ttlMs)) === 1;
       } else {
-        this.leader = (await redis.set(keys.cronLeader, config.nodeId, 'PX', LOCK_TTL_MS, 'NX')) === 'OK';
+        this.leader = (await redis.set(keys.cronLeader, config.nodeId, 'PX', this.lock.ttlMs, 'NX')) === 'OK';
       }
       if (this.leader !== was) logger.info({ leader: this.leader }, this.leader ? 'cron leader' : 'cron leadership lost');
     } catch (err) {

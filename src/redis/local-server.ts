@@ -12,9 +12,9 @@ export const DEFAULT_REDIS_PORT = 6379;
 
 export class RedisNotFoundError extends Error {
   readonly code = 'redis_not_found';
-  constructor() {
+  constructor(port: number) {
     super(
-      'No Redis answers on 127.0.0.1:6379 and there is no redis-server on PATH to start one.\n' +
+      `REDIS_URL is not set, no Redis answers on 127.0.0.1:${port} and there is no redis-server on PATH to start one.\n` +
         '  Either install Redis (Debian/Ubuntu: `sudo apt-get install redis-server`; macOS: `brew install redis`)\n' +
         '  or point PMQ at a running one: REDIS_URL=redis://host:6379 npm start',
     );
@@ -44,25 +44,38 @@ export function answersPing(host: string, port: number, timeoutMs = 500): Promis
   });
 }
 
-export async function resolveRedis(redisUrl: string | undefined, dataDir: string, logger: Logger): Promise<ResolvedRedis> {
+export interface LocalRedisOptions {
+  /** Default 6379; tests pick a free one. */
+  port?: number;
+  /** The server binary. Default `redis-server`, found on PATH. */
+  command?: string;
+}
+
+export async function resolveRedis(
+  redisUrl: string | undefined,
+  dataDir: string,
+  logger: Logger,
+  opts: LocalRedisOptions = {},
+): Promise<ResolvedRedis> {
   if (redisUrl !== undefined) return { url: redisUrl, stop: async () => {} };
-  const url = `redis://${DEFAULT_REDIS_HOST}:${DEFAULT_REDIS_PORT}`;
-  if (await answersPing(DEFAULT_REDIS_HOST, DEFAULT_REDIS_PORT)) {
-    logger.info({ url }, 'REDIS_URL not set: using the Redis on 127.0.0.1:6379');
+  const port = opts.port ?? DEFAULT_REDIS_PORT;
+  const url = `redis://${DEFAULT_REDIS_HOST}:${port}`;
+  if (await answersPing(DEFAULT_REDIS_HOST, port)) {
+    logger.info({ url }, 'REDIS_URL not set: using the Redis found there');
     return { url, stop: async () => {} };
   }
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
-  const child = await startRedisServer(dir);
-  logger.info({ url, dir, pid: child.pid }, 'REDIS_URL not set and nothing on 127.0.0.1:6379: started a local redis-server');
+  const child = await startRedisServer(opts.command ?? 'redis-server', port, dir);
+  logger.info({ url, dir, pid: child.pid }, 'REDIS_URL not set and no Redis answered: started a local redis-server');
   return { url, stop: () => stopChild(child) };
 }
 
-async function startRedisServer(dir: string): Promise<ChildProcess> {
+async function startRedisServer(command: string, port: number, dir: string): Promise<ChildProcess> {
   const child = spawn(
-    'redis-server',
+    command,
     [
-      '--port', String(DEFAULT_REDIS_PORT),
+      '--port', String(port),
       '--bind', DEFAULT_REDIS_HOST,
       '--dir', dir,
       '--appendonly', 'yes',
@@ -76,10 +89,10 @@ async function startRedisServer(dir: string): Promise<ChildProcess> {
     child.once('spawn', () => done(true));
     child.once('error', () => done(false));
   });
-  if (!spawned) throw new RedisNotFoundError();
+  if (!spawned) throw new RedisNotFoundError(port);
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;
-    if (await answersPing(DEFAULT_REDIS_HOST, DEFAULT_REDIS_PORT)) return child;
+    if (await answersPing(DEFAULT_REDIS_HOST, port)) return child;
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');

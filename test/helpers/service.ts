@@ -73,11 +73,17 @@ export async function startTestService(
 }
 
 /** Polls until `check` returns a truthy value, or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+type Falsy = undefined | null | false | 0 | '';
+
+export async function waitFor<T>(
+  check: () => Promise<T | Falsy> | T | Falsy,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await check();
-    if (v) return v;
+    if (v) return v as T;
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -1,0 +1,62 @@
+// The environment, validated at start: defaults, one message per wrong value.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('runs on defaults, with a one-off API key and secret outside production', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.redisUrl).toBeUndefined();
+    expect(c.apiKeysGenerated).toBe(true);
+    expect(c.apiKeys).toHaveLength(1);
+    expect(c.tokenSecretGenerated).toBe(true);
+    expect(c.fastTierMs).toBe(24 * 3600_000);
+    expect(c.retentionMs).toBe(15 * 24 * 3600_000);
+    expect(c.maxBatch).toBe(1000);
+    expect(c.maxBodyBytes).toBe(1024 * 1024);
+    expect(c.maxEventBytes).toBe(8192);
+  });
+
+  it('reads the fixed names', () => {
+    const c = loadConfig({
+      PORT: '9000',
+      REDIS_URL: 'redis://r:6380/2',
+      PMQ_API_KEYS: ' a-key , b-key,,',
+      PMQ_TOKEN_SECRET: 'x'.repeat(32),
+      LOG_LEVEL: 'debug',
+    });
+    expect(c).toMatchObject({ port: 9000, redisUrl: 'redis://r:6380/2', apiKeys: ['a-key', 'b-key'], logLevel: 'debug' });
+    expect(c.apiKeysGenerated).toBe(false);
+    expect(c.tokenSecretGenerated).toBe(false);
+  });
+
+  it('names every wrong value at once', () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        REDIS_URL: 'not a url',
+        PMQ_TOKEN_SECRET: 'short',
+        LOG_LEVEL: 'loud',
+        PMQ_CRON_PURGE: 'every day',
+        PMQ_MAX_BATCH: '0',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    for (const name of ['PORT', 'REDIS_URL', 'PMQ_TOKEN_SECRET', 'LOG_LEVEL', 'PMQ_CRON_PURGE', 'PMQ_MAX_BATCH']) {
+      expect(problems.some((p) => p.startsWith(`${name}:`)), name).toBe(true);
+    }
+    expect(problems).toHaveLength(6);
+  });
+
+  it('requires real keys and secret in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/PMQ_API_KEYS: required[\s\S]*PMQ_TOKEN_SECRET: required/);
+  });
+
+  it('refuses a fast tier as long as retention', () => {
+    expect(() => loadConfig({ PMQ_FAST_TIER_SECONDS: '3600', PMQ_RETENTION_SECONDS: '3600' })).toThrow(/PMQ_FAST_TIER_SECONDS/);
+  });
+});
