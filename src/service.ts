@@ -31,8 +31,8 @@ export interface ServiceOptions {
 
 export interface Service {
   ctx: Context;
-  /** The HTTP port when the api role runs (the real one when PORT=0). */
-  port: number | undefined;
+  /** The HTTP port (the real one when PORT=0). */
+  port: number;
   cron: CronScheduler | undefined;
   stop(): Promise<void>;
 }
@@ -50,18 +50,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   registerRedisGauges(ctx);
   await checkEvictionPolicy(redis, logger);
 
-  let server: Server | undefined;
-  let port: number | undefined;
-  if (roles.includes('api')) {
-    server = createServer(createApp(ctx));
-    server.keepAliveTimeout = 65_000; // longer than the usual load balancer's idle timeout
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.listen(config.port, () => resolve());
-    });
-    port = (server.address() as AddressInfo).port;
-    logger.info({ port }, 'api listening');
-  }
+  // Every role listens: probes and Prometheus reach workers and cron too.
+  const server: Server = createServer(createApp(ctx, { api: roles.includes('api') }));
+  server.keepAliveTimeout = 65_000; // longer than the usual load balancer's idle timeout
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port }, 'http listening');
   const workers: Workers | undefined = roles.includes('worker') ? startWorkers(ctx) : undefined;
   let cron: CronScheduler | undefined;
   if (roles.includes('cron')) {
@@ -73,11 +70,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      if (server) {
-        const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
-        server.closeIdleConnections();
-        await closed;
-      }
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
       await cron?.stop();
       await workers?.close();
       await queues.close();

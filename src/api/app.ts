@@ -1,4 +1,5 @@
-// The express app of the `api` role: middleware order, routes, error mapping.
+// The express app: middleware order, routes, error mapping. Every process serves
+// /healthz, /readyz and /metrics; the `api` role adds the public routes.
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import { randomUUID } from 'node:crypto';
@@ -11,7 +12,7 @@ import { healthRouter } from './routes/health.js';
 import { tokensRouter } from './routes/tokens.js';
 import { usersRouter } from './routes/users.js';
 
-export function createApp(ctx: Context): Express {
+export function createApp(ctx: Context, opts: { api: boolean }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -43,9 +44,11 @@ export function createApp(ctx: Context): Express {
   app.use(express.json({ limit: ctx.config.maxBodyBytes, strict: false }));
 
   app.use(healthRouter(ctx));
-  app.use(eventsRouter(ctx, auth, limiter));
-  app.use(tokensRouter(ctx, auth, limiter));
-  app.use(usersRouter(ctx, auth, limiter));
+  if (opts.api) {
+    app.use(eventsRouter(ctx, auth, limiter));
+    app.use(tokensRouter(ctx, auth, limiter));
+    app.use(usersRouter(ctx, auth, limiter));
+  }
 
   app.use(() => {
     throw new NotFoundError();
