@@ -36,13 +36,20 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
+export function createQueues(
+  connection: ConnectionOptions,
+  prefix: string,
+  onError: (queue: string, err: Error) => void,
+): Queues {
   const events = new Queue<EventsJob>(QUEUE.events, { connection, prefix, defaultJobOptions });
   const maintenance = new Queue<MaintenanceJob>(QUEUE.maintenance, {
     connection,
     prefix,
     defaultJobOptions: { ...defaultJobOptions, attempts: 3, removeOnComplete: { age: 3600, count: 1000 } },
   });
+  // Without a listener BullMQ prints every connection error to stderr.
+  events.on('error', (err) => onError(QUEUE.events, err));
+  maintenance.on('error', (err) => onError(QUEUE.maintenance, err));
   return {
     events,
     maintenance,

@@ -43,7 +43,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const keys = new Keys(config.keyPrefix);
   // Requests fail fast (503) while Redis is away instead of piling up.
   const redis = createRedis(redisUrl, `${config.nodeId}:cmd`, logger, { maxRetriesPerRequest: 2 });
-  const queues = createQueues(redis, keys.queuePrefix);
+  const queues = createQueues(redis, keys.queuePrefix, (queue, err) =>
+    logger.debug({ queue, err: err.message }, 'queue connection error'),
+  );
   const metrics = new Metrics();
   const ctx: Context = { config, redis, redisUrl, keys, queues, metrics, clock: opts.clock ?? systemClock, logger };
 
