@@ -27,6 +27,12 @@ export class PayloadTooLargeError extends HttpError {
   }
 }
 
+export class UnsupportedMediaTypeError extends HttpError {
+  constructor(message = 'the request body must be JSON: send it with Content-Type: application/json') {
+    super(415, 'unsupported_media_type', message);
+  }
+}
+
 export class UnauthorizedError extends HttpError {
   constructor(message = 'missing or invalid credentials: send Authorization: Bearer <API key or token>') {
     super(401, 'unauthorized', message);
@@ -84,18 +90,22 @@ export function errorHandler(onUnexpected: (err: unknown) => void): ErrorRequest
     const e = toHttpError(err);
     if (e.status >= 500 && !(e instanceof UnavailableError)) onUnexpected(err);
     if (e instanceof RateLimitedError) res.setHeader('Retry-After', String(e.retryAfterSeconds));
+    // HTTP requires a 401 to say which scheme it takes.
+    if (e.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="pmq"');
     res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field && { field: e.field }) } });
   };
 }
 
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
-  const e = err as { type?: string; status?: number; message?: string; name?: string };
+  const e = err as { type?: string; status?: number; message?: string; name?: string; limit?: number };
   // body-parser's errors, by their documented `type`
-  if (e.type === 'entity.too.large') return new PayloadTooLargeError('the request body is too large');
+  if (e.type === 'entity.too.large') {
+    return new PayloadTooLargeError(`the request body is too large: at most ${e.limit ?? 'the limit of'} bytes`);
+  }
   if (e.type === 'entity.parse.failed') return new ValidationError('the request body is not valid JSON');
   if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
-    return new HttpError(415, 'unsupported_media_type', 'the request body must be UTF-8 JSON');
+    return new UnsupportedMediaTypeError('the request body must be UTF-8 JSON');
   }
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return new HttpError(e.status, 'invalid_request', e.message ?? 'bad request');

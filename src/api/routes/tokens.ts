@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Context } from '../../context.js';
 import { userId } from '../../events/event-schema.js';
 import { requireApiKey, type Authenticator } from '../auth.js';
+import { objectBody } from '../body.js';
 import { fromZod } from '../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
 
@@ -21,7 +22,7 @@ export function tokensRouter(ctx: Context, auth: Authenticator, limiter: RateLim
   });
   const router = Router();
   router.post('/v1/tokens', requireApiKey(auth), limiter.middleware(), async (req, res) => {
-    const parsed = schema.safeParse(req.body ?? {});
+    const parsed = schema.safeParse(objectBody(req.body, '{"uid": ..., "ttl"?: seconds}'));
     if (!parsed.success) throw fromZod(parsed.error);
     const { uid, ttl = DEFAULT_TTL_SECONDS } = parsed.data;
     res.status(201).json({ uid, ...(await auth.mint(uid, ttl)) });

@@ -8,6 +8,7 @@ import { listFeed } from '../../store/feed.js';
 import { ackMessages } from '../../store/pending.js';
 import { getUnread, markRead, type ReadTarget } from '../../store/unread.js';
 import { requireUserOrApiKey, type Authenticator } from '../auth.js';
+import { objectBody } from '../body.js';
 import { ValidationError, fromZod } from '../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
 
@@ -60,9 +61,9 @@ export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimi
   });
 
   router.post('/v1/users/:uid/read', async (req, res) => {
-    const body: unknown = req.body ?? {};
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new ValidationError('the body must be a JSON object: {}, {"category": ...} or {"ids": [...]}');
+    const body = objectBody(req.body, '{}, {"category": ...} or {"ids": [...]}');
+    if ('ids' in body && 'category' in body) {
+      throw new ValidationError('ids, category: send one of them, not both (read by id or by category)');
     }
     let target: ReadTarget;
     if ('ids' in body) {
@@ -90,7 +91,7 @@ export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimi
   });
 
   router.post('/v1/users/:uid/ack', async (req, res) => {
-    const parsed = ackBody.safeParse(req.body ?? {});
+    const parsed = ackBody.safeParse(objectBody(req.body, '{"ids": [...]}'));
     if (!parsed.success) throw fromZod(parsed.error);
     const { fast, delayed } = await ackMessages(redis, keys, req.params.uid!, parsed.data.ids);
     ctx.metrics.acks.inc(fast + delayed);
