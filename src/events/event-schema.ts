@@ -7,7 +7,10 @@ export const EVENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** An event's `type` is its unread category. */
 export const CATEGORY = /^[a-z][a-z0-9_.-]{0,31}$/;
 
-export const userId = z.string({ error: 'must be a string' }).regex(USER_ID, {
+/** A string field whose error says "is required" when it is missing. */
+const str = () => z.string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') });
+
+export const userId = str().regex(USER_ID, {
   error: 'must match ^[A-Za-z0-9_.:-]{1,64}$',
 });
 
@@ -21,10 +24,8 @@ const createdAt = z.union(
 
 export const eventSchema = z.strictObject(
   {
-    id: z.string({ error: 'must be a string' }).regex(EVENT_ID, { error: 'must match ^[A-Za-z0-9_.:-]{1,128}$' }),
-    type: z
-      .string({ error: 'must be a string' })
-      .regex(CATEGORY, { error: 'must match ^[a-z][a-z0-9_.-]{0,31}$ (comment, notice, ...)' }),
+    id: str().regex(EVENT_ID, { error: 'must match ^[A-Za-z0-9_.:-]{1,128}$' }),
+    type: str().regex(CATEGORY, { error: 'must match ^[a-z][a-z0-9_.-]{0,31}$ (comment, notice, ...)' }),
     to: userId,
     from: userId.optional(),
     title: z.string({ error: 'must be a string' }).max(512, { error: 'must be at most 512 characters' }).optional(),

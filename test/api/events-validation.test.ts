@@ -204,6 +204,13 @@ describe('POST /v1/events: one event', () => {
     await refusedEvents(post(event), 400, 'invalid_request', field);
   });
 
+  it('says a missing field is required', async () => {
+    for (const field of ['id', 'type', 'to']) {
+      const r = await refusedEvents(post({ ...base, [field]: undefined }), 400, 'invalid_request', field);
+      expect(r.body.error.message).toBe(`${field}: is required`);
+    }
+  });
+
   it('names the field in a batch as events[i].<field>', async () => {
     for (const [, event, field] of cases) {
       await refusedEvents(post({ events: [good(0, 'b'), event] }), 400, 'invalid_request', `events[1].${field}`);
