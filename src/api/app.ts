@@ -5,7 +5,8 @@ import { pinoHttp } from 'pino-http';
 import { randomUUID } from 'node:crypto';
 import type { Context } from '../context.js';
 import { Authenticator } from './auth.js';
-import { NotFoundError, UnsupportedMediaTypeError, errorHandler } from './errors.js';
+import { jsonBody } from './body.js';
+import { NotFoundError, errorHandler } from './errors.js';
 import { RateLimiter } from './rate-limiter.js';
 import { eventsRouter } from './routes/events.js';
 import { healthRouter } from './routes/health.js';
@@ -41,21 +42,14 @@ export function createApp(ctx: Context, opts: { api: boolean }): Express {
     });
     next();
   });
-  app.use(express.json({ limit: ctx.config.maxBodyBytes, strict: false }));
-  // A body that is not JSON is refused, not ignored: express.json leaves it unparsed,
-  // and a route would take it for no body at all ({} on POST .../read = read all).
-  // An empty body (Content-Length: 0) is no body, whatever its type. A route that
-  // takes another type (an upload) is mounted above these two.
-  app.use((req, _res, next) => {
-    if (req.is('application/json') === false && req.headers['content-length'] !== '0') throw new UnsupportedMediaTypeError();
-    next();
-  });
-
   app.use(healthRouter(ctx));
   if (opts.api) {
-    app.use(eventsRouter(ctx, auth, limiter));
-    app.use(tokensRouter(ctx, auth, limiter));
-    app.use(usersRouter(ctx, auth, limiter));
+    // Each router parses its body after authentication: a caller without
+    // credentials gets 401 and no parsing of up to PMQ_MAX_BODY_BYTES.
+    const body = jsonBody(ctx.config.maxBodyBytes);
+    app.use(eventsRouter(ctx, auth, limiter, body));
+    app.use(tokensRouter(ctx, auth, limiter, body));
+    app.use(usersRouter(ctx, auth, limiter, body));
   }
 
   app.use(() => {

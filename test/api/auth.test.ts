@@ -108,6 +108,13 @@ describe('without valid credentials', () => {
     }
   });
 
+  it('answers 401 before looking at the body', async () => {
+    for (const path of ['/v1/events', '/v1/tokens', '/v1/users/alice/read']) {
+      expectError(await t.http('POST', path, { auth: null, raw: '{not json' }), 401, 'unauthorized');
+      expectError(await t.http('POST', path, { auth: 'wrong', raw: 'x'.repeat(2 * 1024 * 1024) }), 401, 'unauthorized');
+    }
+  });
+
   it('takes the scheme in any case, as HTTP says', async () => {
     const r = await t.http('GET', '/v1/users/alice/unread', { auth: null, headers: { authorization: `bearer ${API_KEY}` } });
     expect(r.status).toBe(200);

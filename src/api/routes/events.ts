@@ -1,6 +1,6 @@
 // POST /v1/events: one event or {"events": [...]}, validated whole, then enqueued.
 // A 202 is sent only once the jobs are in Redis; one bad event rejects the batch.
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Context } from '../../context.js';
 import { acceptEvent, eventSchema, type EventInput } from '../../events/event-schema.js';
 import { enqueueEvents } from '../../queues.js';
@@ -8,9 +8,9 @@ import { requireApiKey, type Authenticator } from '../auth.js';
 import { PayloadTooLargeError, ValidationError, fromZod } from '../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
 
-export function eventsRouter(ctx: Context, auth: Authenticator, limiter: RateLimiter): Router {
+export function eventsRouter(ctx: Context, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {
   const router = Router();
-  router.post('/v1/events', requireApiKey(auth), limiter.middleware(), async (req, res) => {
+  router.post('/v1/events', requireApiKey(auth), limiter.middleware(), body, async (req, res) => {
     const inputs = parseEvents(req.body, ctx.config.maxBatch, ctx.config.maxEventBytes);
     const now = ctx.clock.now();
     const accepted = inputs.map((e) => acceptEvent(e, now));

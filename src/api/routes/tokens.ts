@@ -1,5 +1,5 @@
 // POST /v1/tokens {uid, ttl?}: the main site mints a PMQ token for one of its users.
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
 import { userId } from '../../events/event-schema.js';
@@ -10,7 +10,7 @@ import type { RateLimiter } from '../rate-limiter.js';
 
 const DEFAULT_TTL_SECONDS = 3600;
 
-export function tokensRouter(ctx: Context, auth: Authenticator, limiter: RateLimiter): Router {
+export function tokensRouter(ctx: Context, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {
   const schema = z.strictObject({
     uid: userId,
     ttl: z
@@ -21,7 +21,7 @@ export function tokensRouter(ctx: Context, auth: Authenticator, limiter: RateLim
       .optional(),
   });
   const router = Router();
-  router.post('/v1/tokens', requireApiKey(auth), limiter.middleware(), async (req, res) => {
+  router.post('/v1/tokens', requireApiKey(auth), limiter.middleware(), body, async (req, res) => {
     const parsed = schema.safeParse(objectBody(req.body, '{"uid": ..., "ttl"?: seconds}'));
     if (!parsed.success) throw fromZod(parsed.error);
     const { uid, ttl = DEFAULT_TTL_SECONDS } = parsed.data;

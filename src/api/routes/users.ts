@@ -1,6 +1,6 @@
 // The pull API of one user: unread counts, read, the feed, delivery acks.
 // Each route takes the API key or that user's own token.
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
 import { CATEGORY, EVENT_ID, USER_ID } from '../../events/event-schema.js';
@@ -46,7 +46,7 @@ const pageQuery = z.strictObject({
     .default(20),
 });
 
-export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimiter): Router {
+export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {
   const router = Router();
   const { redis, keys } = ctx;
 
@@ -54,7 +54,7 @@ export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimi
     if (!USER_ID.test(req.params.uid ?? '')) throw new ValidationError('uid: must match ^[A-Za-z0-9_.:-]{1,64}$', 'uid');
     next();
   });
-  router.use('/v1/users/:uid', requireUserOrApiKey(auth), limiter.middleware());
+  router.use('/v1/users/:uid', requireUserOrApiKey(auth), limiter.middleware(), body);
 
   router.get('/v1/users/:uid/unread', async (req, res) => {
     res.json(await getUnread(redis, keys, req.params.uid!));
