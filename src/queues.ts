@@ -20,14 +20,32 @@ export interface MaintenanceJob {
   task: MaintenanceTask;
 }
 
-// Jobs are retried for a long while before they are given up: an events job that
-// fails is a bug or an outage, and its events must not be dropped quietly. Finished
-// jobs are removed by age and count so that Redis does not fill up behind them.
-const defaultJobOptions: DefaultJobOptions = {
-  attempts: 20,
-  backoff: { type: 'exponential', delay: 500 },
+/** The backoff of a failed job: exponential from 0.5 s, capped at a minute, with jitter. */
+export const CAPPED_BACKOFF = 'capped';
+export function cappedBackoff(attemptsMade: number): number {
+  const delay = Math.min(500 * 2 ** Math.max(0, attemptsMade - 1), 60_000);
+  return Math.round(delay * (0.8 + Math.random() * 0.2));
+}
+
+// An events job is never given up. Its id is derived from its events, and BullMQ
+// answers a re-post with the existing job whatever its state: a job left failed
+// would swallow every later post of the same events, each answered 202 and never
+// applied. So it is retried (backoff capped at a minute) until it succeeds; a job
+// that keeps failing shows in pmq_queue_jobs{state="delayed"} and in the log.
+// Finished jobs are removed by age and count so that Redis does not fill up.
+const eventsJobOptions: DefaultJobOptions = {
+  attempts: Number.MAX_SAFE_INTEGER,
+  backoff: { type: CAPPED_BACKOFF },
   removeOnComplete: { age: 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+};
+
+// Maintenance jobs are idempotent and come again with the next tick.
+const maintenanceJobOptions: DefaultJobOptions = {
+  attempts: 3,
+  backoff: { type: CAPPED_BACKOFF },
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
 };
 
 export interface Queues {
@@ -41,11 +59,11 @@ export function createQueues(
   prefix: string,
   onError: (queue: string, err: Error) => void,
 ): Queues {
-  const events = new Queue<EventsJob>(QUEUE.events, { connection, prefix, defaultJobOptions });
+  const events = new Queue<EventsJob>(QUEUE.events, { connection, prefix, defaultJobOptions: eventsJobOptions });
   const maintenance = new Queue<MaintenanceJob>(QUEUE.maintenance, {
     connection,
     prefix,
-    defaultJobOptions: { ...defaultJobOptions, attempts: 3, removeOnComplete: { age: 3600, count: 1000 } },
+    defaultJobOptions: maintenanceJobOptions,
   });
   // Without a listener BullMQ prints every connection error to stderr.
   events.on('error', (err) => onError(QUEUE.events, err));

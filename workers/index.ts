@@ -2,7 +2,7 @@
 import { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
 import { createRedis } from '../src/redis/connection.js';
-import { QUEUE } from '../src/queues.js';
+import { QUEUE, cappedBackoff } from '../src/queues.js';
 import { eventsProcessor } from './events.worker.js';
 import { maintenanceProcessor } from './maintenance.worker.js';
 
@@ -22,6 +22,7 @@ export function startWorkers(ctx: Context): Workers {
     stalledInterval: config.stalledIntervalMs,
     // A job whose worker died is stalled; it is retried, not failed, however often.
     maxStalledCount: 1000,
+    settings: { backoffStrategy: cappedBackoff },
   };
   // The processors use it too: in a Redis outage their commands wait for Redis to
   // come back rather than fail and burn the job's attempts.
