@@ -15,9 +15,9 @@ export interface UserKeys {
   feed: string;
   /** hash msgId -> stored message JSON (see events/stored-message.ts) */
   msg: string;
-  /** zset msgId -> accepted_at ms: pending messages in the fast tier */
+  /** zset msgId -> seq: pending messages in the fast tier */
   fast: string;
-  /** zset msgId -> accepted_at ms: pending messages in the delayed tier */
+  /** zset msgId -> seq: pending messages in the delayed tier */
   delayed: string;
   /** hash category -> unread count (no field when zero) */
   unread: string;

@@ -63,9 +63,9 @@ export const scripts = {
   /** See ack-2.lua. Reply: { removed from fast, removed from delayed }. */
   ack: (r: Runner, k: UserKeys, ids: string[]) => run<[number, number]>(r, 'ack', [k.fast, k.delayed], ids),
 
-  /** See move-tier-2.lua. Reply: { moved, oldest left in fast or -1 }. */
+  /** See move-tier-3.lua. Reply: { moved, accepted_at of the first left in fast or -1 }. */
   moveTier: (r: Runner, k: UserKeys, cutoff: number, max: number) =>
-    run<[number, number]>(r, 'moveTier', [k.fast, k.delayed], [cutoff, max]),
+    run<[number, number]>(r, 'moveTier', [k.fast, k.delayed, k.msg], [cutoff, max]),
 
   /** See purge-8.lua. Reply: { purged, pending fast, pending delayed, unread, oldest left or -1 }. */
   purge: (r: Runner, k: UserKeys, cutoff: number, max: number) =>

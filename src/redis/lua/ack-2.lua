@@ -4,8 +4,8 @@
   already acked) change nothing.
 
   Input:
-    KEYS[1] fast     zset msgId -> accepted_at
-    KEYS[2] delayed  zset msgId -> accepted_at
+    KEYS[1] fast     zset msgId -> seq
+    KEYS[2] delayed  zset msgId -> seq
     ARGV    the message ids
 
   Output:

@@ -11,7 +11,7 @@
     KEYS[2] seq      string, last sequence number
     KEYS[3] feed     zset msgId -> seq
     KEYS[4] msg      hash msgId -> stored message JSON
-    KEYS[5] fast     zset msgId -> accepted_at (pending, fast tier)
+    KEYS[5] fast     zset msgId -> seq (pending, fast tier)
     KEYS[6] unread   hash category -> count
 
     ARGV, five per event:
@@ -31,7 +31,7 @@ for i = 1, #ARGV, 5 do
     redis.call('ZADD', KEYS[3], seq, id)
     redis.call('HSET', KEYS[4], id, ARGV[i + 4])
     if ARGV[i + 2] == '1' then
-      redis.call('ZADD', KEYS[5], acceptedAt, id)
+      redis.call('ZADD', KEYS[5], seq, id)
       redis.call('HINCRBY', KEYS[6], ARGV[i + 1], 1)
     end
     out[#out + 1] = seq

@@ -5,8 +5,8 @@
   Input:
     KEYS[1] feed      zset msgId -> seq
     KEYS[2] msg       hash msgId -> stored message JSON
-    KEYS[3] fast      zset msgId -> accepted_at
-    KEYS[4] delayed   zset msgId -> accepted_at
+    KEYS[3] fast      zset msgId -> seq
+    KEYS[4] delayed   zset msgId -> seq
     KEYS[5] readmark  hash category -> seq
     KEYS[6] readids   set of msgIds read one by one
     ARGV[1] only messages with a seq strictly below this one ("+inf" for the newest)

@@ -11,8 +11,8 @@
     KEYS[1] seen      zset eventId -> accepted_at
     KEYS[2] feed      zset msgId -> seq
     KEYS[3] msg       hash msgId -> stored message JSON
-    KEYS[4] fast      zset msgId -> accepted_at
-    KEYS[5] delayed   zset msgId -> accepted_at
+    KEYS[4] fast      zset msgId -> seq
+    KEYS[5] delayed   zset msgId -> seq
     KEYS[6] unread    hash category -> count
     KEYS[7] readmark  hash category -> seq
     KEYS[8] readids   set of msgIds read one by one
