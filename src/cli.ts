@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // pmq <role>: starts the roles of one process and owns its signals and shutdown.
-//   all     api + worker + cron in one process (the default of `npm start`)
+//   all     api + gateway + worker + cron in one process (the default of `npm start`)
 //   api     HTTP: ingestion, pull API, tokens, health, metrics
+//   gateway WebSocket push on /ws
 //   worker  BullMQ workers: events, maintenance
 //   cron    the leader-locked scheduler of maintenance jobs
 import { ConfigError, ROLES, loadConfig, type Role } from './config.js';
@@ -10,8 +11,9 @@ import { RedisNotFoundError, resolveRedis } from './redis/local-server.js';
 import { startService, type ServiceRole } from './service.js';
 
 const ROLE_SETS: Record<Role, ServiceRole[]> = {
-  all: ['api', 'worker', 'cron'],
+  all: ['api', 'gateway', 'worker', 'cron'],
   api: ['api'],
+  gateway: ['gateway'],
   worker: ['worker'],
   cron: ['cron'],
 };

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import cron from 'node-cron';
 import { z } from 'zod';
 
-export const ROLES = ['all', 'api', 'worker', 'cron'] as const;
+export const ROLES = ['all', 'api', 'gateway', 'worker', 'cron'] as const;
 export type Role = (typeof ROLES)[number];
 
 const DAY_S = 24 * 60 * 60;
@@ -66,6 +66,22 @@ const envSchema = z.object({
   PMQ_MAINT_MESSAGES_PER_USER: int(1, 10_000).default(500),
   PMQ_MAINT_MAX_ROUNDS: int(1, 10_000).default(50),
   PMQ_SHUTDOWN_TIMEOUT_MS: int(100, 10 * 60_000).default(10_000),
+
+  PMQ_HEARTBEAT_MS: int(100, 10 * 60_000).default(25_000),
+  PMQ_WS_AUTH_TIMEOUT_MS: int(100, 60_000).default(5_000),
+  PMQ_WS_MAX_FRAME_BYTES: int(64, 16 * 1024 * 1024).default(64 * 1024),
+  PMQ_WS_FRAMES_PER_SECOND: int(1, 100_000).default(50),
+  PMQ_WS_MAX_BUFFER_BYTES: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+  PMQ_WS_ORIGINS: list.optional(),
+  PMQ_ACK_TIMEOUT_MS: int(100, 24 * 3600_000).default(10_000),
+  PMQ_REDELIVER_MAX: int(0, 100).default(5),
+  PMQ_PAGE_SIZE: int(1, 10_000).default(200),
+  PMQ_NODE_TTL_MS: int(1000, 10 * 60_000).default(30_000),
+  PMQ_CRON_NODE_SWEEP: cronExpression.default('*/30 * * * * *'),
+  PMQ_AUTH_TIMEOUT_MS: int(100, 60_000).default(3_000),
+  PMQ_AUTH_CACHE_SECONDS: int(1, 30 * DAY_S).default(3650),
+  PMQ_AUTH_CACHE_JITTER_SECONDS: int(0, 30 * DAY_S).default(3000),
+  PMQ_AUTH_NEGATIVE_SECONDS: int(1, DAY_S).default(30),
 });
 
 export interface Config {
@@ -102,6 +118,23 @@ export interface Config {
   maintMessagesPerUser: number;
   maintMaxRounds: number;
   shutdownTimeoutMs: number;
+  /** The gateway: see src/gateway/. */
+  heartbeatMs: number;
+  wsAuthTimeoutMs: number;
+  wsMaxFrameBytes: number;
+  wsFramesPerSecond: number;
+  wsMaxBufferBytes: number;
+  /** Allowed Origin headers of /ws; empty: any (and clients without Origin). */
+  wsOrigins: string[];
+  ackTimeoutMs: number;
+  redeliverMax: number;
+  pageSize: number;
+  nodeTtlMs: number;
+  cronNodeSweep: string;
+  authTimeoutMs: number;
+  authCacheSeconds: number;
+  authCacheJitterSeconds: number;
+  authNegativeSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -167,5 +200,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maintMessagesPerUser: e.PMQ_MAINT_MESSAGES_PER_USER,
     maintMaxRounds: e.PMQ_MAINT_MAX_ROUNDS,
     shutdownTimeoutMs: e.PMQ_SHUTDOWN_TIMEOUT_MS,
+    heartbeatMs: e.PMQ_HEARTBEAT_MS,
+    wsAuthTimeoutMs: e.PMQ_WS_AUTH_TIMEOUT_MS,
+    wsMaxFrameBytes: e.PMQ_WS_MAX_FRAME_BYTES,
+    wsFramesPerSecond: e.PMQ_WS_FRAMES_PER_SECOND,
+    wsMaxBufferBytes: e.PMQ_WS_MAX_BUFFER_BYTES,
+    wsOrigins: e.PMQ_WS_ORIGINS ?? [],
+    ackTimeoutMs: e.PMQ_ACK_TIMEOUT_MS,
+    redeliverMax: e.PMQ_REDELIVER_MAX,
+    pageSize: e.PMQ_PAGE_SIZE,
+    nodeTtlMs: e.PMQ_NODE_TTL_MS,
+    cronNodeSweep: e.PMQ_CRON_NODE_SWEEP,
+    authTimeoutMs: e.PMQ_AUTH_TIMEOUT_MS,
+    authCacheSeconds: e.PMQ_AUTH_CACHE_SECONDS,
+    authCacheJitterSeconds: e.PMQ_AUTH_CACHE_JITTER_SECONDS,
+    authNegativeSeconds: e.PMQ_AUTH_NEGATIVE_SECONDS,
   };
 }

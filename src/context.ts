@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { Clock } from './events/clock.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import type { Publisher } from './push/publisher.js';
 import type { Queues } from './queues.js';
 import type { Keys } from './redis/keys.js';
 
@@ -18,4 +19,6 @@ export interface Context {
   metrics: Metrics;
   clock: Clock;
   logger: Logger;
+  /** Sends messages and counts to the gateway nodes that hold their users. */
+  publisher: Publisher;
 }

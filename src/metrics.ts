@@ -42,6 +42,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly deliveries = new Counter({
+    name: 'pmq_push_users_total',
+    help: 'Users reached by a push of new messages (online on some node)',
+    registers: [this.registry],
+  });
+
+  readonly redeliveries = new Counter({
+    name: 'pmq_redelivered_total',
+    help: 'Fast-tier messages pushed again because they were not acked in time',
+    registers: [this.registry],
+  });
+
+  readonly drained = new Counter({
+    name: 'pmq_drained_total',
+    help: 'Messages sent by login drains (the delayed tier and the rest of the fast tier)',
+    registers: [this.registry],
+  });
+
+  readonly nodesSwept = new Counter({
+    name: 'pmq_nodes_swept_total',
+    help: 'Dead gateway nodes whose registry entries were removed',
+    registers: [this.registry],
+  });
+
   readonly httpDuration = new Histogram({
     name: 'pmq_http_request_duration_seconds',
     help: 'HTTP request latency by route and status',

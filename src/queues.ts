@@ -6,19 +6,44 @@ import type { AcceptedEvent } from './events/event-schema.js';
 export const QUEUE = {
   /** chunks of accepted events -> workers/events.worker.ts */
   events: 'events',
-  /** tier moves and purges, enqueued by cron -> workers/maintenance.worker.ts */
+  /** tier moves, purges, node sweeps, enqueued by cron -> workers/maintenance.worker.ts */
   maintenance: 'maintenance',
+  /** redelivery of pushed fast-tier messages not acked in time -> workers/fast.worker.ts */
+  fast: 'fast',
+  /** the drain of a user's backlog on login -> workers/delayed.worker.ts */
+  delayed: 'delayed',
 } as const;
 
 export interface EventsJob {
   events: AcceptedEvent[];
 }
 
-export type MaintenanceTask = 'tier-move' | 'purge';
+export type MaintenanceTask = 'tier-move' | 'purge' | 'node-sweep';
 
 export interface MaintenanceJob {
   task: MaintenanceTask;
 }
+
+export interface FastJob {
+  uid: string;
+  /** 1 for the first redelivery, and so on up to PMQ_REDELIVER_MAX. */
+  attempt: number;
+}
+
+export interface DelayedJob {
+  uid: string;
+  /**
+   * The gateway sent the fast tier up to this seq at login and stopped at its
+   * page size: the drain sends the rest of it first. -1: the fast tier was sent whole.
+   */
+  fastAfter: number;
+}
+
+/** One redelivery job per user at a time; one drain per user at a time. */
+export const dedupId = {
+  fast: (uid: string) => `fast:${uid}`,
+  delayed: (uid: string) => `drain:${uid}`,
+};
 
 /** The backoff of a failed job: exponential from 0.5 s, capped at a minute, with jitter. */
 export const CAPPED_BACKOFF = 'capped';
@@ -48,9 +73,20 @@ const maintenanceJobOptions: DefaultJobOptions = {
   removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
 };
 
+// Redelivery and drains are best effort on top of what stays pending: a user who
+// misses them gets the messages at the next login or pull.
+const pushJobOptions: DefaultJobOptions = {
+  attempts: 3,
+  backoff: { type: CAPPED_BACKOFF },
+  removeOnComplete: true,
+  removeOnFail: { age: 24 * 3600, count: 1000 },
+};
+
 export interface Queues {
   events: Queue<EventsJob>;
   maintenance: Queue<MaintenanceJob>;
+  fast: Queue<FastJob>;
+  delayed: Queue<DelayedJob>;
   close(): Promise<void>;
 }
 
@@ -65,14 +101,18 @@ export function createQueues(
     prefix,
     defaultJobOptions: maintenanceJobOptions,
   });
+  const fast = new Queue<FastJob>(QUEUE.fast, { connection, prefix, defaultJobOptions: pushJobOptions });
+  const delayed = new Queue<DelayedJob>(QUEUE.delayed, { connection, prefix, defaultJobOptions: pushJobOptions });
+  const all = [events, maintenance, fast, delayed];
   // Without a listener BullMQ prints every connection error to stderr.
-  events.on('error', (err) => onError(QUEUE.events, err));
-  maintenance.on('error', (err) => onError(QUEUE.maintenance, err));
+  for (const q of all) q.on('error', (err) => onError(q.name, err));
   return {
     events,
     maintenance,
+    fast,
+    delayed,
     close: async () => {
-      await Promise.all([events.close(), maintenance.close()]);
+      await Promise.all(all.map((q) => q.close()));
     },
   };
 }
@@ -97,4 +137,19 @@ export async function enqueueEvents(queue: Queue<EventsJob>, events: AcceptedEve
     jobs.push({ name: 'apply', data: { events: part }, opts: { jobId: chunkJobId(part) } });
   }
   await queue.addBulk(jobs);
+}
+
+/** After a push to online users: a redelivery check per user in `delayMs` (one at a time). */
+export async function scheduleRedelivery(queue: Queue<FastJob>, uids: Iterable<string>, delayMs: number, attempt = 1): Promise<void> {
+  const jobs = [...uids].map((uid) => ({
+    name: 'redeliver',
+    data: { uid, attempt },
+    opts: { delay: delayMs, deduplication: { id: dedupId.fast(uid) } },
+  }));
+  if (jobs.length > 0) await queue.addBulk(jobs);
+}
+
+/** At login: drain what the gateway did not send at once (one drain per user at a time). */
+export async function scheduleDrain(queue: Queue<DelayedJob>, uid: string, fastAfter: number): Promise<void> {
+  await queue.add('drain', { uid, fastAfter }, { deduplication: { id: dedupId.delayed(uid) } });
 }

@@ -4,11 +4,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
+import { Authenticator } from './api/auth.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { CronScheduler } from './cron/scheduler.js';
 import { systemClock, type Clock } from './events/clock.js';
+import { Gateway } from './gateway/server.js';
 import { createLogger, type Logger } from './logger.js';
+import { Publisher } from './push/publisher.js';
 import { Metrics } from './metrics.js';
 import { QUEUE, createQueues } from './queues.js';
 import { checkEvictionPolicy, createRedis } from './redis/connection.js';
@@ -17,9 +20,7 @@ import { readStats } from './store/stats.js';
 import { startWorkers, type Workers } from '../workers/index.js';
 
 /** The roles one process can hold; `all` is every one of them. */
-export type ServiceRole = 'api' | 'worker' | 'cron';
-// The `gateway` role (WebSocket push) joins this list: its upgrade handler goes on
-// the API's HTTP server in `all`, on a server of its own when run alone.
+export type ServiceRole = 'api' | 'gateway' | 'worker' | 'cron';
 
 export interface ServiceOptions {
   config: Config;
@@ -34,6 +35,7 @@ export interface Service {
   /** The HTTP port (the real one when PORT=0). */
   port: number;
   cron: CronScheduler | undefined;
+  gateway: Gateway | undefined;
   stop(): Promise<void>;
 }
 
@@ -47,13 +49,17 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     logger.debug({ queue, err: err.message }, 'queue connection error'),
   );
   const metrics = new Metrics();
-  const ctx: Context = { config, redis, redisUrl, keys, queues, metrics, clock: opts.clock ?? systemClock, logger };
+  const clock = opts.clock ?? systemClock;
+  const publisher = new Publisher(redis, keys, logger);
+  const ctx: Context = { config, redis, redisUrl, keys, queues, metrics, clock, logger, publisher };
+  const auth = new Authenticator(config.apiKeys, config.tokenSecret, clock);
 
   registerRedisGauges(ctx);
   await checkEvictionPolicy(redis, logger);
 
-  // Every role listens: probes and Prometheus reach workers and cron too.
-  const server: Server = createServer(createApp(ctx, { api: roles.includes('api') }));
+  // Every role listens: probes and Prometheus reach workers and cron too. In
+  // `all` the gateway's /ws shares the API's port.
+  const server: Server = createServer(createApp(ctx, auth, { api: roles.includes('api') }));
   server.keepAliveTimeout = 65_000; // longer than the usual load balancer's idle timeout
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -61,6 +67,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port }, 'http listening');
+  let gateway: Gateway | undefined;
+  if (roles.includes('gateway')) {
+    gateway = new Gateway(ctx, auth, publisher);
+    await gateway.start(server);
+    const g = gateway;
+    metrics.gauge('pmq_ws_connections', 'Open WebSocket connections on this node', [], async () => [
+      { labels: {}, value: g.connections },
+    ]);
+  }
   const workers: Workers | undefined = roles.includes('worker') ? startWorkers(ctx) : undefined;
   let cron: CronScheduler | undefined;
   if (roles.includes('cron')) {
@@ -72,6 +87,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      // The gateway first: it leaves the registry and sends its clients elsewhere.
+      await gateway?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
@@ -82,7 +99,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       logger.info('pmq stopped');
     })());
 
-  return { ctx, port, cron, stop };
+  return { ctx, port, cron, gateway, stop };
 }
 
 function registerRedisGauges(ctx: Context): void {

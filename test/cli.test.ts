@@ -54,6 +54,6 @@ describe('pmq', () => {
   it('refuses an unknown role with its usage', () => {
     const r = runCli(['gateway-x'], testEnv());
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/unknown role "gateway-x"[\s\S]*usage: pmq <all\|api\|worker\|cron>/);
+    expect(r.stderr).toMatch(/unknown role "gateway-x"[\s\S]*usage: pmq <all\|api\|gateway\|worker\|cron>/);
   });
 });

@@ -3,7 +3,9 @@ import { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
 import { createRedis } from '../src/redis/connection.js';
 import { QUEUE, cappedBackoff } from '../src/queues.js';
+import { delayedProcessor } from './delayed.worker.js';
 import { eventsProcessor } from './events.worker.js';
+import { fastProcessor } from './fast.worker.js';
 import { maintenanceProcessor } from './maintenance.worker.js';
 
 export interface Workers {
@@ -30,6 +32,8 @@ export function startWorkers(ctx: Context): Workers {
   const workers = [
     new Worker(QUEUE.events, eventsProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),
     new Worker(QUEUE.maintenance, maintenanceProcessor(workerCtx), { ...common, concurrency: 1 }),
+    new Worker(QUEUE.fast, fastProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),
+    new Worker(QUEUE.delayed, delayedProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => logger.error({ queue: w.name, job: job?.id, err: err.message }, 'job failed'));

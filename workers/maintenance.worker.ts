@@ -1,7 +1,8 @@
-// The `maintenance` processor: tier moves and purges, in bounded batches, at the
-// time of the injected clock.
+// The `maintenance` processor: tier moves, purges and the sweep of dead gateway
+// nodes, in bounded batches, at the time of the injected clock.
 import type { Job } from 'bullmq';
 import type { Context } from '../src/context.js';
+import { sweepDeadNodes } from '../src/gateway/registry.js';
 import type { MaintenanceJob } from '../src/queues.js';
 import { moveDueToDelayed, purgeExpired, type Bounds } from '../src/store/tiers.js';
 
@@ -25,6 +26,15 @@ export function maintenanceProcessor(ctx: Context) {
         ctx.metrics.purges.inc({ state: 'pending' }, r.pending);
         ctx.metrics.purges.inc({ state: 'delivered' }, r.purged - r.pending);
         if (r.purged > 0 || r.more) ctx.logger.info({ task: job.data.task, ...r }, 'purge');
+        return r;
+      }
+      case 'node-sweep': {
+        const r = await sweepDeadNodes(ctx.redis, ctx.keys, now, ctx.config.nodeTtlMs, {
+          maxNodes: 100,
+          maxUsers: bounds.users * bounds.perUser,
+        });
+        ctx.metrics.nodesSwept.inc(r.nodes);
+        if (r.nodes > 0 || r.more) ctx.logger.info({ task: job.data.task, ...r }, 'dead gateway nodes swept');
         return r;
       }
       default:

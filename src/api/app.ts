@@ -4,7 +4,7 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import { randomUUID } from 'node:crypto';
 import type { Context } from '../context.js';
-import { Authenticator } from './auth.js';
+import type { Authenticator } from './auth.js';
 import { jsonBody } from './body.js';
 import { NotFoundError, errorHandler } from './errors.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -13,12 +13,11 @@ import { healthRouter } from './routes/health.js';
 import { tokensRouter } from './routes/tokens.js';
 import { usersRouter } from './routes/users.js';
 
-export function createApp(ctx: Context, opts: { api: boolean }): Express {
+export function createApp(ctx: Context, auth: Authenticator, opts: { api: boolean }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
 
-  const auth = new Authenticator(ctx.config.apiKeys, ctx.config.tokenSecret, ctx.clock);
   const limiter = new RateLimiter(ctx.config.rateLimitPerKey, ctx.clock);
 
   app.use(

@@ -2,6 +2,7 @@
 // {"error": {"code", "message", "field"?}} with a 4xx (or 503 when Redis is away).
 import type { ErrorRequestHandler } from 'express';
 import type { ZodError } from 'zod';
+import { fromZodIssue } from '../events/zod-issue.js';
 
 export class HttpError extends Error {
   constructor(
@@ -71,17 +72,8 @@ export class UnavailableError extends HttpError {
 
 /** A zod failure as one ValidationError naming the first wrong field (`events[3].to`). */
 export function fromZod(err: ZodError, root = ''): ValidationError {
-  const issue = err.issues[0]!;
-  let path = root;
-  for (const part of issue.path) {
-    path += typeof part === 'number' ? `[${part}]` : path === '' ? String(part) : `.${String(part)}`;
-  }
-  if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0]!;
-    const field = path === '' ? key : `${path}.${key}`;
-    return new ValidationError(`${field}: unknown field`, field);
-  }
-  return new ValidationError(path === '' ? issue.message : `${path}: ${issue.message}`, path === '' ? undefined : path);
+  const { message, field } = fromZodIssue(err, root);
+  return new ValidationError(message, field);
 }
 
 /** Express' last middleware: every error leaves here in the one JSON shape. */

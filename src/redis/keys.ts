@@ -25,6 +25,8 @@ export interface UserKeys {
   readmark: string;
   /** set of msgIds read one by one above their category's readmark */
   readids: string;
+  /** hash nodeId -> 1: the gateway nodes holding a socket of this user */
+  nodes: string;
 }
 
 export class Keys {
@@ -42,6 +44,7 @@ export class Keys {
       unread: `${p}:unread`,
       readmark: `${p}:readmark`,
       readids: `${p}:readids`,
+      nodes: `${p}:nodes`,
     };
   }
 
@@ -63,6 +66,26 @@ export class Keys {
   /** string: the node id of the cron leader, with a TTL */
   get cronLeader(): string {
     return `${this.prefix}:{cron}:leader`;
+  }
+
+  /** zset nodeId -> last heartbeat ms: the gateway nodes alive */
+  get nodes(): string {
+    return `${this.prefix}:{nodes}`;
+  }
+
+  /** set of uids with a socket on this node: what the sweep of a dead node cleans */
+  nodeUsers(nodeId: string): string {
+    return `${this.prefix}:{node:${nodeId}}:users`;
+  }
+
+  /** the pub/sub channel of one gateway node */
+  nodeChannel(nodeId: string): string {
+    return `${this.prefix}:node:${nodeId}`;
+  }
+
+  /** string: a main-site token's uid (or "" for an invalid one), cached; by the token's hash */
+  authCache(tokenHash: string): string {
+    return `${this.prefix}:auth:${tokenHash}`;
   }
 
   /** BullMQ's prefix: one hash tag, so that each queue's keys share a slot under Cluster */

@@ -1,5 +1,7 @@
-// Delivery acknowledgements: an acked message leaves the pending set.
+// Pending messages: read them by tier in seq order, and acknowledge delivery
+// (an acked message leaves the pending set).
 import type { Redis } from 'ioredis';
+import { toView, type MessageView, type StoredMessage } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
 import { addStats } from './stats.js';
@@ -13,4 +15,45 @@ export async function ackMessages(
   const [fast, delayed] = await scripts.ack(redis, keys.user(uid), ids);
   if (fast + delayed > 0) await addStats(redis, keys, { fast: -fast, delayed: -delayed });
   return { fast, delayed };
+}
+
+export type PendingTier = 'fast' | 'delayed';
+
+/** One page of a user's pending messages in one tier, in seq order, after `afterSeq`. */
+export async function pendingPage(
+  redis: Redis,
+  keys: Keys,
+  uid: string,
+  tier: PendingTier,
+  afterSeq: number,
+  limit: number,
+): Promise<MessageView[]> {
+  const k = keys.user(uid);
+  const flat = await scripts.pendingPage(redis, tier === 'fast' ? k.fast : k.delayed, k, afterSeq, limit);
+  const out: MessageView[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    out.push(toView(JSON.parse(flat[i + 2]!) as StoredMessage, Number(flat[i + 1]), 'pending', tier));
+  }
+  return out;
+}
+
+/**
+ * What a reconnecting client holds up to `since` is delivered: acks it, in bounded
+ * steps. Returns whether every message after `since` is still there to be sent.
+ */
+export async function ackThrough(
+  redis: Redis,
+  keys: Keys,
+  uid: string,
+  since: number,
+  step: number,
+): Promise<{ acked: number; recovered: boolean }> {
+  const k = keys.user(uid);
+  let acked = 0;
+  for (;;) {
+    const [fast, delayed, recovered] = await scripts.ackThrough(redis, k, since, step);
+    acked += fast + delayed;
+    if (fast + delayed > 0) await addStats(redis, keys, { fast: -fast, delayed: -delayed });
+    if (fast < step && delayed < step) return { acked, recovered: recovered === 1 };
+  }
 }

@@ -80,7 +80,9 @@ export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimi
       if (!parsed.success) throw fromZod(parsed.error);
       target = { all: true };
     }
-    const { changed: _changed, ...counts } = await markRead(redis, keys, req.params.uid!, target);
+    const { changed, ...counts } = await markRead(redis, keys, req.params.uid!, target);
+    // The user's open sockets get the new counts too.
+    if (changed > 0) await ctx.publisher.unread(counts.uid, counts);
     res.json(counts);
   });
 

@@ -1,0 +1,11 @@
+export { PmqClient } from './pmq-client.js';
+export type {
+  ClientEvents,
+  ErrorFrame,
+  HelloFrame,
+  MessageFrame,
+  PmqClientOptions,
+  Unread,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './pmq-client.js';

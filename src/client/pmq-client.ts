@@ -1,0 +1,255 @@
+// A small PMQ client for Node and the browser: connects to /ws, authenticates,
+// reconnects with backoff and jitter, acks what it receives, drops duplicates
+// by message id, and exposes counts and messages as events.
+//
+//   const client = new PmqClient({ url: 'wss://pmq.example/ws', token: () => fetchToken() });
+//   client.on('message', (m) => show(m));
+//   client.on('unread', (u) => badge(u.total));
+//   client.connect();
+//
+// In Node 20, pass `WebSocket` from the `ws` package (Node 22 has one built in).
+
+export interface MessageFrame {
+  type: 'message';
+  id: string;
+  seq: number;
+  category: string;
+  from: string | null;
+  title: string | null;
+  body: string | null;
+  data: Record<string, unknown> | null;
+  created_at: string;
+}
+
+export interface Unread {
+  total: number;
+  counts: Record<string, number>;
+}
+
+export interface HelloFrame {
+  type: 'hello';
+  uid: string;
+  node: string;
+  heartbeat_ms: number;
+  unread: Unread;
+  recovered: boolean;
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  code: string;
+  message: string;
+  field?: string;
+}
+
+export interface ClientEvents {
+  open: undefined;
+  hello: HelloFrame;
+  message: MessageFrame;
+  unread: Unread;
+  /** An error frame from the server; the socket stays open. */
+  error: ErrorFrame;
+  close: { code: number; reason: string; willReconnect: boolean };
+}
+
+/** The part of the WebSocket API this client uses: the browser's and `ws`'s both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface PmqClientOptions {
+  /** The gateway's URL, e.g. wss://pmq.example/ws. */
+  url: string;
+  /** A token, or a function asked for one at every (re)connect. */
+  token: string | (() => string | Promise<string>);
+  /** Default: globalThis.WebSocket. */
+  WebSocket?: WebSocketConstructor;
+  /** Ack each message as it arrives. Default true. */
+  autoAck?: boolean;
+  /**
+   * The last seq the application holds everything up to, sent at (re)connect so
+   * that the server spares it what it has. Default: none (acks do that job).
+   */
+  since?: () => number | undefined;
+  /** Reconnect delays: full jitter between 0 and min(maxMs, minMs * 2^attempt). */
+  reconnect?: { minMs?: number; maxMs?: number } | false;
+  /** How many recent message ids are remembered to drop duplicates. Default 10,000. */
+  dedupeWindow?: number;
+}
+
+/** Close codes after which reconnecting with the same token cannot help. */
+const AUTH_FAILURES = new Set([4401, 4402]);
+const OPEN = 1;
+
+type Listener<T> = (payload: T) => void;
+
+export class PmqClient {
+  private ws: WebSocketLike | undefined;
+  private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
+  private readonly seen = new Set<string>();
+  private readonly seenOrder: string[] = [];
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closedByUser = false;
+  private _unread: Unread = { total: 0, counts: {} };
+  private _lastSeq = 0;
+  private _uid: string | undefined;
+
+  constructor(private readonly opts: PmqClientOptions) {}
+
+  get unread(): Unread {
+    return this._unread;
+  }
+
+  /** The highest seq received so far. */
+  get lastSeq(): number {
+    return this._lastSeq;
+  }
+
+  get uid(): string | undefined {
+    return this._uid;
+  }
+
+  get connected(): boolean {
+    return this.ws?.readyState === OPEN && this._uid !== undefined;
+  }
+
+  on<K extends keyof ClientEvents>(event: K, fn: Listener<ClientEvents[K]>): () => void {
+    let set = this.listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    const s = set as Set<Listener<ClientEvents[K]>>;
+    s.add(fn);
+    return () => s.delete(fn);
+  }
+
+  connect(): void {
+    this.closedByUser = false;
+    void this.open();
+  }
+
+  /** Closes for good (no reconnect). */
+  close(): void {
+    this.closedByUser = true;
+    clearTimeout(this.timer);
+    this.ws?.close(1000, 'client closed');
+  }
+
+  ack(ids: string[]): void {
+    if (ids.length > 0) this.sendFrame({ type: 'ack', ids });
+  }
+
+  /** Marks read: all (no argument), one or more categories, or message ids. */
+  read(target: { category: string | string[] } | { ids: string[] } | Record<string, never> = {}): void {
+    this.sendFrame({ type: 'read', ...target });
+  }
+
+  /** Asks for the pending messages and the counts again. */
+  pull(): void {
+    this.sendFrame({ type: 'pull' });
+  }
+
+  ping(): void {
+    this.sendFrame({ type: 'ping' });
+  }
+
+  private async open(): Promise<void> {
+    const Ctor = this.opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Ctor) throw new Error('no WebSocket implementation: pass one (e.g. from the ws package)');
+    let token: string;
+    try {
+      token = typeof this.opts.token === 'function' ? await this.opts.token() : this.opts.token;
+    } catch {
+      return this.scheduleReconnect();
+    }
+    if (this.closedByUser) return;
+    const ws = new Ctor(this.opts.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      const since = this.opts.since?.();
+      ws.send(JSON.stringify({ type: 'auth', token, ...(since !== undefined && { since }) }));
+      this.emit('open', undefined);
+    };
+    ws.onmessage = (ev) => this.onFrame(String(ev.data));
+    ws.onerror = () => undefined; // onclose follows
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this._uid = undefined;
+      const retry = !this.closedByUser && this.opts.reconnect !== false && !(AUTH_FAILURES.has(ev.code) && typeof this.opts.token === 'string');
+      this.emit('close', { code: ev.code, reason: ev.reason, willReconnect: retry });
+      if (retry) this.scheduleReconnect();
+    };
+  }
+
+  private onFrame(text: string): void {
+    let frame: { type?: string };
+    try {
+      frame = JSON.parse(text) as { type?: string };
+    } catch {
+      return;
+    }
+    switch (frame.type) {
+      case 'hello': {
+        const hello = frame as HelloFrame;
+        this.attempt = 0;
+        this._uid = hello.uid;
+        this._unread = hello.unread;
+        this.emit('hello', hello);
+        this.emit('unread', hello.unread);
+        return;
+      }
+      case 'message': {
+        const m = frame as MessageFrame;
+        if (this.opts.autoAck !== false) this.ack([m.id]);
+        if (this.remember(m.id)) {
+          this._lastSeq = Math.max(this._lastSeq, m.seq);
+          this.emit('message', m);
+        }
+        return;
+      }
+      case 'unread': {
+        const u = frame as Unread & { type: string };
+        this._unread = { total: u.total, counts: u.counts };
+        this.emit('unread', this._unread);
+        return;
+      }
+      case 'error':
+        this.emit('error', frame as ErrorFrame);
+        return;
+    }
+  }
+
+  /** True the first time an id is seen (within the window). */
+  private remember(id: string): boolean {
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    this.seenOrder.push(id);
+    if (this.seenOrder.length > (this.opts.dedupeWindow ?? 10_000)) this.seen.delete(this.seenOrder.shift()!);
+    return true;
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closedByUser) return;
+    const { minMs = 500, maxMs = 30_000 } = this.opts.reconnect || {};
+    const cap = Math.min(maxMs, minMs * 2 ** this.attempt++);
+    this.timer = setTimeout(() => void this.open(), Math.random() * cap);
+  }
+
+  private sendFrame(frame: object): void {
+    if (this.ws?.readyState === OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  private emit<K extends keyof ClientEvents>(event: K, payload: ClientEvents[K]): void {
+    for (const fn of this.listeners.get(event) ?? []) (fn as Listener<ClientEvents[K]>)(payload);
+  }
+}

@@ -1,0 +1,106 @@
+// One socket: frames in (validated, rate-limited) and out (bounded by the send
+// buffer), its heartbeat state. Kept small: a node holds tens of thousands.
+import type { WebSocket } from 'ws';
+import { CLIENT_FRAME_TYPES, CLOSE, clientFrame, errorFrame, type ClientFrame } from './frames.js';
+import { fromZodIssue } from '../events/zod-issue.js';
+
+export interface ConnectionLimits {
+  framesPerSecond: number;
+  maxBufferBytes: number;
+}
+
+export class Connection {
+  /** Set once authenticated. */
+  uid: string | undefined;
+  /** A pong (or any frame) came since the last ping. */
+  alive = true;
+  /** Pings in a row without an answer. */
+  missed = 0;
+  private tokens: number;
+  private refilledAt: number;
+  private violations = 0;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly id: string,
+    private readonly limits: ConnectionLimits,
+  ) {
+    this.tokens = limits.framesPerSecond * 2;
+    this.refilledAt = Date.now();
+  }
+
+  /**
+   * Writes frames in one go. Past the send-buffer bound the socket is closed
+   * (1013): a client that does not read must not grow this node's memory; it
+   * reconnects and resumes by seq.
+   */
+  send(frames: string[]): boolean {
+    const ws = this.ws;
+    if (ws.readyState !== ws.OPEN) return false;
+    if (ws.bufferedAmount > this.limits.maxBufferBytes) {
+      this.close(CLOSE.slowConsumer, 'send buffer full: reconnect and resume by seq');
+      return false;
+    }
+    const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    socket?.cork();
+    for (const f of frames) ws.send(f);
+    socket?.uncork();
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+
+  /**
+   * Parses one frame. Returns it, or undefined after answering with an error
+   * frame (the socket stays open) or closing a socket that floods.
+   */
+  parse(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): ClientFrame | undefined {
+    if (!this.takeToken()) return undefined;
+    if (isBinary) return this.reject('bad_frame', 'frames are JSON text');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString());
+    } catch {
+      return this.reject('bad_frame', 'a frame must be a JSON object');
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      return this.reject('bad_frame', 'a frame must be a JSON object');
+    }
+    const type = (raw as { type?: unknown }).type;
+    if (typeof type !== 'string' || !CLIENT_FRAME_TYPES.has(type)) {
+      return this.reject('unknown_type', `unknown frame type ${JSON.stringify(type)}: auth, ack, read, pull, ping`, 'type');
+    }
+    const parsed = clientFrame.safeParse(raw);
+    if (!parsed.success) {
+      const { message, field } = fromZodIssue(parsed.error);
+      return this.reject('invalid_frame', message, field);
+    }
+    return parsed.data;
+  }
+
+  reject(code: string, message: string, field?: string): undefined {
+    this.send([errorFrame(code, message, field)]);
+    return undefined;
+  }
+
+  /** A token bucket: the rate with a burst of twice it; a flood well past it closes. */
+  private takeToken(): boolean {
+    const now = Date.now();
+    const rate = this.limits.framesPerSecond;
+    this.tokens = Math.min(rate * 2, this.tokens + ((now - this.refilledAt) / 1000) * rate);
+    this.refilledAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      this.violations = 0;
+      return true;
+    }
+    if (++this.violations > rate) {
+      this.close(CLOSE.policy, 'too many frames');
+    } else if (this.violations === 1) {
+      this.send([errorFrame('rate_limited', `at most ${rate} frames per second`)]);
+    }
+    return false;
+  }
+}

@@ -1,0 +1,110 @@
+// The wire protocol of /ws: JSON frames {"type": ...}. Client frames are
+// validated here; server frames are built here. docs/protocol.md lists them all.
+import { z } from 'zod';
+import { CATEGORY, EVENT_ID } from '../events/event-schema.js';
+import type { MessageView } from '../events/stored-message.js';
+import type { UnreadCounts } from '../store/unread.js';
+
+const MAX_IDS = 1000;
+
+const ids = z
+  .array(z.string({ error: 'must be a string' }).regex(EVENT_ID, { error: 'must be a message id' }), {
+    error: 'must be an array of message ids',
+  })
+  .min(1, { error: 'must hold at least one id' })
+  .max(MAX_IDS, { error: `must hold at most ${MAX_IDS} ids` });
+
+const category = z.string({ error: 'must be a string' }).regex(CATEGORY, { error: 'must be a category' });
+
+export const since = z
+  .number({ error: 'must be a seq number' })
+  .int({ error: 'must be a seq number' })
+  .nonnegative({ error: 'must be a seq number' });
+
+export const clientFrame = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({
+      type: z.literal('auth'),
+      token: z.string({ error: 'must be a string' }).min(1).max(4096),
+      since: since.optional(),
+    }),
+    z.strictObject({ type: z.literal('ack'), ids }),
+    // read: all (neither field), by category, or by ids
+    z
+      .strictObject({
+        type: z.literal('read'),
+        ids: ids.optional(),
+        category: z
+          .union([category, z.array(category).min(1).max(100)], {
+            error: 'must be a category or an array of categories',
+          })
+          .optional(),
+      })
+      .refine((f) => f.ids === undefined || f.category === undefined, {
+        error: 'send ids or category, not both',
+        path: ['category'],
+      }),
+    z.strictObject({ type: z.literal('pull') }),
+    z.strictObject({ type: z.literal('ping') }),
+  ],
+  { error: 'type: must be one of auth, ack, read, pull, ping' },
+);
+
+export type ClientFrame = z.infer<typeof clientFrame>;
+
+export const CLIENT_FRAME_TYPES = new Set(['auth', 'ack', 'read', 'pull', 'ping']);
+
+/** A message as pushed: the feed's view without its state and tier. */
+export interface MessageFrame {
+  type: 'message';
+  id: string;
+  seq: number;
+  category: string;
+  from: string | null;
+  title: string | null;
+  body: string | null;
+  data: Record<string, unknown> | null;
+  created_at: string;
+}
+
+export function messageFrame(m: MessageView): MessageFrame {
+  return {
+    type: 'message',
+    id: m.id,
+    seq: m.seq,
+    category: m.category,
+    from: m.from,
+    title: m.title,
+    body: m.body,
+    data: m.data,
+    created_at: m.created_at,
+  };
+}
+
+export function unreadFrame(u: Pick<UnreadCounts, 'total' | 'counts'>): string {
+  return JSON.stringify({ type: 'unread', total: u.total, counts: u.counts });
+}
+
+export function errorFrame(code: string, message: string, field?: string): string {
+  return JSON.stringify({ type: 'error', code, message, ...(field !== undefined && { field }) });
+}
+
+/** Close codes, besides the standard ones (1009 too big, 1012 restart, 1013 try later). */
+export const CLOSE = {
+  /** bad or missing token */
+  unauthorized: 4401,
+  /** the token has expired: get a new one */
+  tokenExpired: 4402,
+  /** no auth frame within PMQ_WS_AUTH_TIMEOUT_MS */
+  authTimeout: 4408,
+  /** the main site that resolves tokens is down: retry later */
+  authUnavailable: 4503,
+  /** frames sent faster than the limit, well past it */
+  policy: 1008,
+  /** the send buffer passed its bound: reconnect and resume by seq */
+  slowConsumer: 1013,
+  /** this node is going down: reconnect (elsewhere) */
+  restart: 1012,
+  tooBig: 1009,
+} as const;

@@ -1,0 +1,143 @@
+// Which gateway node holds which user, in Redis: {u:<uid>}:nodes names the nodes
+// of a user; {node:<id>}:users lists the users of a node, for the sweep of a node
+// that died; {nodes} holds each node's last heartbeat.
+//
+// A node registers a user when its first socket of that user opens and removes
+// them when the last one closes; the calls for one user are chained in this
+// process, so that a quick close-and-reopen cannot end unregistered.
+import type { Redis } from 'ioredis';
+import type { Clock } from '../events/clock.js';
+import type { Logger } from '../logger.js';
+import type { Keys } from '../redis/keys.js';
+import { pipelineResults } from '../store/pipeline.js';
+
+/** Users per round trip when a node re-registers or removes all its users. */
+const BATCH = 500;
+
+export class Registry {
+  private readonly chains = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly nodeId: string,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  add(uid: string): Promise<void> {
+    return this.chain(uid, async () => {
+      await pipelineResults(
+        this.redis
+          .pipeline()
+          .hset(this.keys.user(uid).nodes, this.nodeId, 1)
+          .sadd(this.keys.nodeUsers(this.nodeId), uid),
+      );
+    });
+  }
+
+  remove(uid: string): Promise<void> {
+    return this.chain(uid, async () => {
+      await pipelineResults(
+        this.redis
+          .pipeline()
+          .hdel(this.keys.user(uid).nodes, this.nodeId)
+          .srem(this.keys.nodeUsers(this.nodeId), uid),
+      );
+    });
+  }
+
+  /** Registers again every user of this node (after Redis came back, say). */
+  async addAll(uids: Iterable<string>): Promise<void> {
+    for (const batch of batches(uids)) {
+      const p = this.redis.pipeline();
+      for (const uid of batch) p.hset(this.keys.user(uid).nodes, this.nodeId, 1);
+      p.sadd(this.keys.nodeUsers(this.nodeId), ...batch);
+      await pipelineResults(p);
+    }
+  }
+
+  /** Takes this node out of the registry: its users and its heartbeat. */
+  async removeAll(uids: Iterable<string>): Promise<void> {
+    for (const batch of batches(uids)) {
+      const p = this.redis.pipeline();
+      for (const uid of batch) p.hdel(this.keys.user(uid).nodes, this.nodeId);
+      await pipelineResults(p);
+    }
+    await pipelineResults(this.redis.pipeline().del(this.keys.nodeUsers(this.nodeId)).zrem(this.keys.nodes, this.nodeId));
+  }
+
+  /** Starts this node's heartbeat: its entry in {nodes}, refreshed every `everyMs`. */
+  startHeartbeat(everyMs: number): Promise<void> {
+    const beat = () =>
+      this.redis.zadd(this.keys.nodes, this.clock.now(), this.nodeId).then(
+        () => undefined,
+        (err: Error) => this.logger.warn({ err: err.message }, 'node heartbeat failed'),
+      );
+    this.timer = setInterval(() => void beat(), everyMs);
+    return beat();
+  }
+
+  stopHeartbeat(): void {
+    clearInterval(this.timer);
+  }
+
+  private chain(uid: string, step: () => Promise<void>): Promise<void> {
+    const next = (this.chains.get(uid) ?? Promise.resolve()).then(step, step);
+    const tail = next.catch((err: Error) => this.logger.warn({ uid, err: err.message }, 'registry update failed'));
+    this.chains.set(uid, tail);
+    void tail.then(() => {
+      if (this.chains.get(uid) === tail) this.chains.delete(uid);
+    });
+    return next;
+  }
+}
+
+function* batches(uids: Iterable<string>): Generator<string[]> {
+  let batch: string[] = [];
+  for (const uid of uids) {
+    batch.push(uid);
+    if (batch.length === BATCH) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/**
+ * The sweep (cron → maintenance): nodes whose heartbeat is older than `ttlMs` are
+ * dead; their users' registry entries are removed, SSCAN by SSCAN, so that pushes
+ * stop going to a channel nobody reads. Bounded by `maxNodes` and `maxUsers`.
+ */
+export async function sweepDeadNodes(
+  redis: Redis,
+  keys: Keys,
+  now: number,
+  ttlMs: number,
+  bounds: { maxNodes: number; maxUsers: number },
+): Promise<{ nodes: number; users: number; more: boolean }> {
+  const dead = await redis.zrangebyscore(keys.nodes, '-inf', `(${now - ttlMs}`, 'LIMIT', 0, bounds.maxNodes);
+  let users = 0;
+  let swept = 0;
+  for (const node of dead) {
+    const set = keys.nodeUsers(node);
+    let cursor = '0';
+    do {
+      if (users >= bounds.maxUsers) return { nodes: swept, users, more: true };
+      const [next, uids] = await redis.sscan(set, cursor, 'COUNT', BATCH);
+      cursor = next;
+      if (uids.length > 0) {
+        const p = redis.pipeline();
+        for (const uid of uids) p.hdel(keys.user(uid).nodes, node);
+        p.srem(set, ...uids);
+        await pipelineResults(p);
+        users += uids.length;
+      }
+    } while (cursor !== '0');
+    await pipelineResults(redis.pipeline().del(set).zrem(keys.nodes, node));
+    swept++;
+  }
+  return { nodes: swept, users, more: dead.length === bounds.maxNodes };
+}

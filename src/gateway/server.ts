@@ -1,0 +1,304 @@
+// The `gateway` role: WebSocket upgrades on /ws, authentication, the sockets of
+// this node by user, and what arrives on the node's channel written to them.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Authenticator } from '../api/auth.js';
+import { TokenExpiredError, UnauthorizedError } from '../api/errors.js';
+import type { Context } from '../context.js';
+import type { Publisher } from '../push/publisher.js';
+import { scheduleDrain, scheduleRedelivery } from '../queues.js';
+import { createRedis } from '../redis/connection.js';
+import { ackMessages, ackThrough, pendingPage } from '../store/pending.js';
+import { getUnread, markRead } from '../store/unread.js';
+import { Connection } from './connection.js';
+import { CLOSE, messageFrame, unreadFrame, type ClientFrame } from './frames.js';
+import { listenOnNodeChannel, type NodeMessage } from './node-channel.js';
+import { Registry } from './registry.js';
+import { AuthUnavailableError, InvalidTokenError, TokenResolver } from './token-resolver.js';
+
+export const WS_PATH = '/ws';
+
+export class Gateway {
+  private readonly wss: WebSocketServer;
+  private readonly all = new Set<Connection>();
+  private readonly byUser = new Map<string, Set<Connection>>();
+  private readonly registry: Registry;
+  private readonly resolver: TokenResolver | undefined;
+  private subscriber: Redis | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly auth: Authenticator,
+    private readonly publisher: Publisher,
+  ) {
+    const { config } = ctx;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.wsMaxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.registry = new Registry(ctx.redis, ctx.keys, config.nodeId, ctx.clock, ctx.logger);
+    this.resolver = config.authUrl
+      ? new TokenResolver(ctx.redis, ctx.keys, {
+          url: config.authUrl,
+          timeoutMs: config.authTimeoutMs,
+          cacheSeconds: config.authCacheSeconds,
+          jitterSeconds: config.authCacheJitterSeconds,
+          negativeSeconds: config.authNegativeSeconds,
+        })
+      : undefined;
+  }
+
+  get connections(): number {
+    return this.all.size;
+  }
+
+  /** Listens on the node channel, starts the heartbeats, takes upgrades on `server`. */
+  async start(server: Server): Promise<void> {
+    const { config, keys, logger } = this.ctx;
+    this.subscriber = createRedis(this.ctx.redisUrl, `${config.nodeId}:sub`, logger, { maxRetriesPerRequest: null });
+    let first = true;
+    this.subscriber.on('ready', () => {
+      // After a reconnect the registry may have lost this node's users (a Redis
+      // restart, a sweep while we were cut off): write them again.
+      if (!first) void this.registry.addAll(this.byUser.keys()).catch(() => undefined);
+      first = false;
+    });
+    await listenOnNodeChannel(this.subscriber, keys.nodeChannel(config.nodeId), logger, (m) => this.onNodeMessage(m));
+    await this.registry.startHeartbeat(Math.max(1000, Math.floor(config.nodeTtlMs / 3)));
+    this.heartbeat = setInterval(() => this.pingAll(), config.heartbeatMs);
+    server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    logger.info({ path: WS_PATH }, 'gateway listening');
+  }
+
+  /**
+   * Takes this node out of the registry first (pushes stop coming here), then
+   * closes every socket with 1012 so that clients reconnect to another node.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.heartbeat);
+    this.registry.stopHeartbeat();
+    await this.registry.removeAll(this.byUser.keys()).catch((err: Error) =>
+      this.ctx.logger.warn({ err: err.message }, 'could not remove this node from the registry'),
+    );
+    for (const c of this.all) c.close(CLOSE.restart, 'server restart: reconnect');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== WS_PATH) return refuse(socket, 404, 'Not Found');
+    if (this.stopping) return refuse(socket, 503, 'Service Unavailable');
+    const origins = this.ctx.config.wsOrigins;
+    if (origins.length > 0 && !origins.includes(req.headers.origin ?? '')) return refuse(socket, 403, 'Forbidden');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, url));
+  }
+
+  private onConnection(ws: WebSocket, url: URL): void {
+    const { config } = this.ctx;
+    const conn = new Connection(ws, randomUUID(), {
+      framesPerSecond: config.wsFramesPerSecond,
+      maxBufferBytes: config.wsMaxBufferBytes,
+    });
+    this.all.add(conn);
+    ws.on('pong', () => {
+      conn.alive = true;
+      conn.missed = 0;
+    });
+    ws.on('error', () => undefined); // 'close' follows; 1009 and the like are ws' own
+    ws.on('close', () => this.onClose(conn));
+    ws.on('message', (data, isBinary) => {
+      conn.alive = true;
+      // Whatever a frame does, it must not throw out of this listener: that would
+      // take the whole node down.
+      try {
+        const frame = conn.parse(data as Buffer, isBinary);
+        if (frame) void this.onFrame(conn, frame).catch((err: Error) => this.onFrameError(conn, err));
+      } catch (err) {
+        this.onFrameError(conn, err as Error);
+      }
+    });
+
+    const token = url.searchParams.get('token');
+    if (token !== null) {
+      const since = parseSince(url.searchParams.get('since'));
+      if (since === null) return conn.close(CLOSE.unauthorized, 'since: must be a seq number');
+      void this.authenticate(conn, token, since);
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (conn.uid === undefined) conn.close(CLOSE.authTimeout, 'no auth frame in time');
+    }, config.wsAuthTimeoutMs);
+    ws.once('close', () => clearTimeout(timer));
+  }
+
+  private async onFrame(conn: Connection, frame: ClientFrame): Promise<void> {
+    const { redis, keys, metrics } = this.ctx;
+    if (frame.type === 'auth') {
+      if (conn.uid !== undefined) return void conn.reject('already_authenticated', 'this socket is already authenticated');
+      return this.authenticate(conn, frame.token, frame.since);
+    }
+    const uid = conn.uid;
+    if (uid === undefined) return void conn.reject('unauthenticated', 'send an auth frame first');
+    switch (frame.type) {
+      case 'ping':
+        conn.send(['{"type":"pong"}']);
+        return;
+      case 'ack': {
+        const { fast, delayed } = await ackMessages(redis, keys, uid, frame.ids);
+        metrics.acks.inc(fast + delayed);
+        return;
+      }
+      case 'read': {
+        const target =
+          frame.ids !== undefined
+            ? { ids: frame.ids }
+            : frame.category !== undefined
+              ? { categories: Array.isArray(frame.category) ? frame.category : [frame.category] }
+              : { all: true as const };
+        const counts = await markRead(redis, keys, uid, target);
+        // Every socket of the user, here and on other nodes, gets the new counts.
+        await this.publisher.unread(uid, counts);
+        return;
+      }
+      case 'pull': {
+        const { pageSize } = this.ctx.config;
+        const [counts, fast, delayed] = await Promise.all([
+          getUnread(redis, keys, uid),
+          pendingPage(redis, keys, uid, 'fast', 0, pageSize),
+          pendingPage(redis, keys, uid, 'delayed', 0, pageSize),
+        ]);
+        conn.send([...[...delayed, ...fast].map((m) => JSON.stringify(messageFrame(m))), unreadFrame(counts)]);
+        return;
+      }
+    }
+  }
+
+  private async authenticate(conn: Connection, token: string, since: number | undefined): Promise<void> {
+    let uid: string;
+    try {
+      uid = await this.verify(token);
+    } catch (err) {
+      if (err instanceof TokenExpiredError) return conn.close(CLOSE.tokenExpired, 'token expired');
+      if (err instanceof AuthUnavailableError) return conn.close(CLOSE.authUnavailable, 'cannot check the token now: retry later');
+      if (err instanceof InvalidTokenError || err instanceof UnauthorizedError) return conn.close(CLOSE.unauthorized, 'invalid token');
+      throw err;
+    }
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    conn.uid = uid;
+    let set = this.byUser.get(uid);
+    if (!set) {
+      set = new Set();
+      this.byUser.set(uid, set);
+    }
+    set.add(conn);
+    // Registered before the backlog is read: a message applied meanwhile is either
+    // in what is read below or pushed here (the client drops a duplicate by id).
+    if (set.size === 1) await this.registry.add(uid);
+    await this.welcome(conn, uid, since);
+  }
+
+  /** PMQ's own token first; else, where configured, the main site's. */
+  private async verify(token: string): Promise<string> {
+    try {
+      return await this.auth.verifyToken(token);
+    } catch (err) {
+      if (err instanceof TokenExpiredError || !this.resolver) throw err;
+      return this.resolver.resolve(token);
+    }
+  }
+
+  /** hello, then the fast tier at once; the rest (the delayed tier) by a drain job. */
+  private async welcome(conn: Connection, uid: string, since: number | undefined): Promise<void> {
+    const { redis, keys, config, queues } = this.ctx;
+    const recovered = since === undefined ? true : (await ackThrough(redis, keys, uid, since, config.pageSize)).recovered;
+    const [counts, fast, delayedCount] = await Promise.all([
+      getUnread(redis, keys, uid),
+      pendingPage(redis, keys, uid, 'fast', since ?? 0, config.pageSize),
+      redis.zcard(keys.user(uid).delayed),
+    ]);
+    const hello = {
+      type: 'hello',
+      uid,
+      node: config.nodeId,
+      heartbeat_ms: config.heartbeatMs,
+      unread: { total: counts.total, counts: counts.counts },
+      recovered,
+    };
+    conn.send([JSON.stringify(hello), ...fast.map((m) => JSON.stringify(messageFrame(m)))]);
+    const fastFull = fast.length === config.pageSize;
+    if (fastFull || delayedCount > 0) await scheduleDrain(queues.delayed, uid, fastFull ? fast.at(-1)!.seq : -1);
+    if (fast.length > 0) await scheduleRedelivery(queues.fast, [uid], config.ackTimeoutMs);
+  }
+
+  private onNodeMessage(m: NodeMessage): void {
+    // Frames are built once per user, whatever the number of their sockets.
+    const write = (uid: string, frames: () => string[]) => {
+      const conns = this.byUser.get(uid);
+      if (!conns) return;
+      const built = frames();
+      for (const c of conns) c.send(built);
+    };
+    switch (m.type) {
+      case 'deliver':
+        for (const u of m.users) {
+          write(u.uid, () => [...u.messages.map((f) => JSON.stringify(f)), ...(u.unread ? [unreadFrame(u.unread)] : [])]);
+        }
+        return;
+      case 'unread':
+        for (const u of m.users) write(u.uid, () => [unreadFrame(u.unread)]);
+        return;
+    }
+  }
+
+  private onClose(conn: Connection): void {
+    this.all.delete(conn);
+    const uid = conn.uid;
+    if (uid === undefined) return;
+    const set = this.byUser.get(uid);
+    if (!set) return;
+    set.delete(conn);
+    if (set.size === 0) {
+      this.byUser.delete(uid);
+      if (!this.stopping) void this.registry.remove(uid);
+    }
+  }
+
+  private onFrameError(conn: Connection, err: Error): void {
+    this.ctx.logger.warn({ conn: conn.id, uid: conn.uid, err: err.message }, 'frame failed');
+    conn.reject('unavailable', 'the message store is unreachable: retry later');
+  }
+
+  /** One timer for all sockets: ping each; close one that missed two pings in a row. */
+  private pingAll(): void {
+    for (const c of this.all) {
+      if (!c.alive && ++c.missed >= 2) {
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      try {
+        c.ws.ping();
+      } catch {
+        // closing already
+      }
+    }
+  }
+}
+
+function parseSince(raw: string | null): number | undefined | null {
+  if (raw === null) return undefined;
+  return /^\d{1,15}$/.test(raw) ? Number(raw) : null;
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

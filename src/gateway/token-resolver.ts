@@ -1,0 +1,96 @@
+// Opaque main-site tokens, resolved through PMQ_AUTH_URL and cached in Redis.
+//
+// The main site answers `GET PMQ_AUTH_URL` with `Authorization: Bearer <token>`:
+// 200 {"uid": "..."} for a valid token, 401/403/404 for an invalid one, anything
+// else (or no answer within PMQ_AUTH_TIMEOUT_MS) means it is down.
+//
+// A resolved token is cached for a base TTL plus random jitter (the old system:
+// 3650 s + rand(1, 3000) s, under the main site's own 7300 s), so that tokens
+// cached together do not all expire together; an invalid one for a short while.
+// Concurrent misses for one token in this process make one call (single flight).
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { USER_ID } from '../events/event-schema.js';
+import type { Keys } from '../redis/keys.js';
+
+export class InvalidTokenError extends Error {
+  readonly code = 'unauthorized';
+  constructor(message = 'invalid token') {
+    super(message);
+    this.name = 'InvalidTokenError';
+  }
+}
+
+export class AuthUnavailableError extends Error {
+  readonly code = 'auth_unavailable';
+  constructor(reason: string) {
+    super(`the main site could not check the token: ${reason}`);
+    this.name = 'AuthUnavailableError';
+  }
+}
+
+export interface TokenResolverOptions {
+  url: string;
+  timeoutMs: number;
+  cacheSeconds: number;
+  jitterSeconds: number;
+  negativeSeconds: number;
+}
+
+/** What the cache holds for an invalid token. */
+const INVALID = '';
+
+export class TokenResolver {
+  private readonly inflight = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly opts: TokenResolverOptions,
+  ) {}
+
+  /** The uid of a main-site token; throws InvalidTokenError or AuthUnavailableError. */
+  async resolve(token: string): Promise<string> {
+    const hash = createHash('sha256').update(token).digest('base64url');
+    const cached = await this.redis.get(this.keys.authCache(hash));
+    if (cached === INVALID) throw new InvalidTokenError();
+    if (cached !== null) return cached;
+
+    let call = this.inflight.get(hash);
+    if (!call) {
+      call = this.callMainSite(token, hash).finally(() => this.inflight.delete(hash));
+      this.inflight.set(hash, call);
+    }
+    const uid = await call;
+    if (uid === INVALID) throw new InvalidTokenError();
+    return uid;
+  }
+
+  private async callMainSite(token: string, hash: string): Promise<string> {
+    let res: Response;
+    try {
+      res = await fetch(this.opts.url, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+    } catch (err) {
+      throw new AuthUnavailableError((err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message);
+    }
+    const key = this.keys.authCache(hash);
+    if (res.status === 401 || res.status === 403 || res.status === 404) {
+      await res.body?.cancel();
+      await this.redis.set(key, INVALID, 'EX', this.opts.negativeSeconds);
+      return INVALID;
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new AuthUnavailableError(`HTTP ${res.status}`);
+    }
+    const body = (await res.json().catch(() => null)) as { uid?: unknown } | null;
+    const uid = body?.uid;
+    if (typeof uid !== 'string' || !USER_ID.test(uid)) throw new AuthUnavailableError('its answer has no valid uid');
+    const ttl = this.opts.cacheSeconds + 1 + Math.floor(Math.random() * this.opts.jitterSeconds);
+    await this.redis.set(key, uid, 'EX', ttl);
+    return uid;
+  }
+}

@@ -1,0 +1,134 @@
+// Push, ack and pull over real sockets on one node (roles api + gateway + worker).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drained, startTestService, waitFor, type TestService } from '../helpers/service.js';
+import { connectUser, type RecordingClient } from '../helpers/ws-client.js';
+
+let t: TestService;
+const clients: RecordingClient[] = [];
+beforeAll(async () => {
+  t = await startTestService({ roles: ['api', 'gateway', 'worker'], env: { PMQ_ACK_TIMEOUT_MS: '300' } });
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await t.stop();
+});
+
+async function user(uid: string, opts: Parameters<typeof connectUser>[2] = {}): Promise<RecordingClient> {
+  const c = await connectUser(t, uid, opts);
+  clients.push(c);
+  return c;
+}
+
+const post = (body: unknown) => t.http('POST', '/v1/events', { body });
+
+describe('push to an online user', () => {
+  it('says hello with the counts, then pushes each new message and the new counts', async () => {
+    const c = await user('on1');
+    expect(c.hellos[0]).toMatchObject({ type: 'hello', uid: 'on1', node: t.config.nodeId, recovered: true, unread: { total: 0, counts: {} } });
+    expect(c.hellos[0]!.heartbeat_ms).toBe(t.config.heartbeatMs);
+
+    await post({ id: 'm1', type: 'comment', to: 'on1', from: 'bob', title: 'hi', body: 'there', data: { url: '/p/1' } });
+    const [m] = await c.waitForMessages(1);
+    expect(m).toEqual({
+      type: 'message',
+      id: 'm1',
+      seq: 1,
+      category: 'comment',
+      from: 'bob',
+      title: 'hi',
+      body: 'there',
+      data: { url: '/p/1' },
+      created_at: expect.any(String),
+    });
+    await waitFor(() => c.client.unread.total === 1, 5000, 'unread 1');
+    expect(c.client.unread).toEqual({ total: 1, counts: { comment: 1 } });
+    // Auto-acked on receipt: delivered.
+    await waitFor(async () => (await t.http('GET', '/v1/users/on1/messages')).body.messages[0].state === 'delivered', 5000, 'delivered');
+  });
+
+  it('does not push a self-comment, nor a duplicate', async () => {
+    const c = await user('on2');
+    await post({ events: [{ id: 's1', type: 'comment', to: 'on2', from: 'on2' }, { id: 'n1', type: 'notice', to: 'on2' }] });
+    await post({ id: 'n1', type: 'notice', to: 'on2' });
+    await drained(t);
+    await c.waitForMessages(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.messages.map((m) => m.id)).toEqual(['n1']);
+  });
+
+  it('reaches every device of the user; a read on one updates the other', async () => {
+    const a = await user('multi');
+    const b = await user('multi');
+    await post({ events: [{ id: 'd1', type: 'comment', to: 'multi', from: 'x' }, { id: 'd2', type: 'notice', to: 'multi' }] });
+    await a.waitForMessages(2);
+    await b.waitForMessages(2);
+    await waitFor(() => b.client.unread.total === 2, 5000, 'b sees 2 unread');
+    a.client.read({ category: 'comment' });
+    await waitFor(() => b.client.unread.total === 1, 5000, 'b sees the read of a');
+    expect(b.client.unread).toEqual({ total: 1, counts: { notice: 1 } });
+    // A read over HTTP reaches the sockets too.
+    await t.http('POST', '/v1/users/multi/read', { body: {} });
+    await waitFor(() => a.client.unread.total === 0 && b.client.unread.total === 0, 5000, 'both see 0');
+  });
+});
+
+describe('an offline user', () => {
+  it('gets what was posted while away on connect, each once, in order', async () => {
+    await post({ events: Array.from({ length: 30 }, (_, i) => ({ id: `off-${i}`, type: 'notice', to: 'away1' })) });
+    await drained(t);
+    const c = await user('away1');
+    const got = await c.waitForMessages(30);
+    expect(got.map((m) => m.id)).toEqual(Array.from({ length: 30 }, (_, i) => `off-${i}`));
+    expect(c.hellos[0]!.unread.total).toBe(30);
+    await waitFor(async () => (await t.http('GET', '/v1/users/away1/messages?limit=100')).body.messages.every((m: { state: string }) => m.state === 'delivered'), 5000, 'all delivered');
+    // Reconnecting: nothing again (all acked).
+    c.close();
+    const again = await user('away1');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(again.messages).toEqual([]);
+  });
+});
+
+describe('ack and redelivery', () => {
+  it('pushes an unacked message again after the ack timeout, and stops once acked', async () => {
+    const c = await user('noack', { autoAck: false });
+    await post({ id: 'r1', type: 'comment', to: 'noack', from: 'x' });
+    // The client drops duplicates by id; count the frames on the wire instead.
+    let frames = 0;
+    const ws = (c.client as unknown as { ws: { onmessage: ((ev: { data: unknown }) => void) | null } }).ws;
+    const orig = ws.onmessage!;
+    ws.onmessage = (ev) => {
+      if (String(ev.data).includes('"type":"message"')) frames++;
+      orig(ev);
+    };
+    await waitFor(() => frames >= 2, 10_000, 'a redelivery');
+    c.client.ack(['r1']);
+    await waitFor(async () => (await t.http('GET', '/v1/users/noack/messages')).body.messages[0].state === 'delivered', 5000, 'acked');
+    const after = frames;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(frames).toBe(after);
+    expect(c.messages.map((m) => m.id)).toEqual(['r1']);
+  });
+
+  it("ignores duplicate acks and acks of ids that are not the user's", async () => {
+    await post({ id: 'x1', type: 'comment', to: 'victim', from: 'x' });
+    await drained(t);
+    const c = await user('acker', { autoAck: false });
+    c.client.ack(['x1', 'x1', 'nope']);
+    await new Promise((r) => setTimeout(r, 200));
+    const feed = (await t.http('GET', '/v1/users/victim/messages')).body.messages;
+    expect(feed[0]).toMatchObject({ id: 'x1', state: 'pending', tier: 'fast' });
+  });
+});
+
+describe('pull', () => {
+  it('returns pending messages and counts', async () => {
+    const c = await user('puller', { autoAck: false });
+    await post({ events: [{ id: 'p1', type: 'comment', to: 'puller', from: 'x' }, { id: 'p2', type: 'notice', to: 'puller' }] });
+    await c.waitForMessages(2);
+    const before = c.unread.length;
+    c.client.pull();
+    await waitFor(() => c.unread.length > before, 5000, 'an unread frame after pull');
+    expect(c.client.unread).toEqual({ total: 2, counts: { comment: 1, notice: 1 } });
+  });
+});
