@@ -3,12 +3,15 @@
 // each in seq order and in pages, while the user stays online.
 import type { Job } from 'bullmq';
 import type { Context } from '../src/context.js';
-import type { DelayedJob } from '../src/queues.js';
+import { dedupId, type DelayedJob } from '../src/queues.js';
 import { pendingPage, type PendingTier } from '../src/store/pending.js';
 
 export function delayedProcessor(ctx: Context) {
   return async (job: Job<DelayedJob>): Promise<{ drained: number }> => {
     const { uid, fastAfter } = job.data;
+    // A login from now on needs a drain of its own: this one may already have sent
+    // pages before that socket registered. Until now, this drain covers it.
+    await ctx.queues.delayed.removeDeduplicationKey(dedupId.delayed(uid));
     let drained = 0;
     const tiers: [PendingTier, number][] = fastAfter >= 0 ? [['fast', fastAfter], ['delayed', 0]] : [['delayed', 0]];
     for (const [tier, start] of tiers) {

@@ -4,6 +4,9 @@ import type { WebSocket } from 'ws';
 import { CLIENT_FRAME_TYPES, CLOSE, clientFrame, errorFrame, type ClientFrame } from './frames.js';
 import { fromZodIssue } from '../events/zod-issue.js';
 
+/** How long a slow consumer's close frame gets to get through before the socket is dropped. */
+const SLOW_CONSUMER_GRACE_MS = 2000;
+
 export interface ConnectionLimits {
   framesPerSecond: number;
   maxBufferBytes: number;
@@ -12,6 +15,8 @@ export interface ConnectionLimits {
 export class Connection {
   /** Set once authenticated. */
   uid: string | undefined;
+  /** An auth (by ?token= or frame) has begun: no second one, no auth timeout. */
+  authStarted = false;
   /** A pong (or any frame) came since the last ping. */
   alive = true;
   /** Pings in a row without an answer. */
@@ -39,6 +44,9 @@ export class Connection {
     if (ws.readyState !== ws.OPEN) return false;
     if (ws.bufferedAmount > this.limits.maxBufferBytes) {
       this.close(CLOSE.slowConsumer, 'send buffer full: reconnect and resume by seq');
+      // A client that does not read will not read the close frame either: drop
+      // the socket and its buffer soon rather than after ws' 30 s close timeout.
+      setTimeout(() => ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
       return false;
     }
     const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;

@@ -106,5 +106,7 @@ export const CLOSE = {
   slowConsumer: 1013,
   /** this node is going down: reconnect (elsewhere) */
   restart: 1012,
+  /** the store is unreachable while authenticating: reconnect later */
+  internal: 1011,
   tooBig: 1009,
 } as const;

@@ -17,6 +17,12 @@ const BATCH = 500;
 export class Registry {
   private readonly chains = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * Set when this node leaves the registry (shutdown): a socket that finishes
+   * its auth meanwhile must not write an entry after removeAll, which would
+   * outlive the node (its {node} set is never swept once it left {nodes}).
+   */
+  private closed = false;
 
   constructor(
     private readonly redis: Redis,
@@ -28,6 +34,7 @@ export class Registry {
 
   add(uid: string): Promise<void> {
     return this.chain(uid, async () => {
+      if (this.closed) return;
       await pipelineResults(
         this.redis
           .pipeline()
@@ -51,6 +58,7 @@ export class Registry {
   /** Registers again every user of this node (after Redis came back, say). */
   async addAll(uids: Iterable<string>): Promise<void> {
     for (const batch of batches(uids)) {
+      if (this.closed) return;
       const p = this.redis.pipeline();
       for (const uid of batch) p.hset(this.keys.user(uid).nodes, this.nodeId, 1);
       p.sadd(this.keys.nodeUsers(this.nodeId), ...batch);
@@ -60,6 +68,7 @@ export class Registry {
 
   /** Takes this node out of the registry: its users and its heartbeat. */
   async removeAll(uids: Iterable<string>): Promise<void> {
+    this.closed = true;
     for (const batch of batches(uids)) {
       const p = this.redis.pipeline();
       for (const uid of batch) p.hdel(this.keys.user(uid).nodes, this.nodeId);
@@ -68,11 +77,23 @@ export class Registry {
     await pipelineResults(this.redis.pipeline().del(this.keys.nodeUsers(this.nodeId)).zrem(this.keys.nodes, this.nodeId));
   }
 
-  /** Starts this node's heartbeat: its entry in {nodes}, refreshed every `everyMs`. */
-  startHeartbeat(everyMs: number): Promise<void> {
+  /**
+   * Starts this node's heartbeat: its entry in {nodes}, refreshed every `everyMs`.
+   * A later beat that finds the entry gone (the sweep took this node for dead
+   * while it stalled, or Redis lost it) calls `onRejoin`: the node's users, still
+   * connected here, must be written again or no push would reach them.
+   */
+  startHeartbeat(everyMs: number, onRejoin: () => void = () => undefined): Promise<void> {
+    let first = true;
     const beat = () =>
       this.redis.zadd(this.keys.nodes, this.clock.now(), this.nodeId).then(
-        () => undefined,
+        (added) => {
+          if (Number(added) === 1 && !first && !this.closed) {
+            this.logger.warn('this node had left the registry (swept while stalled?): registering its users again');
+            onRejoin();
+          }
+          first = false;
+        },
         (err: Error) => this.logger.warn({ err: err.message }, 'node heartbeat failed'),
       );
     this.timer = setInterval(() => void beat(), everyMs);

@@ -71,7 +71,9 @@ export class Gateway {
       first = false;
     });
     await listenOnNodeChannel(this.subscriber, keys.nodeChannel(config.nodeId), logger, (m) => this.onNodeMessage(m));
-    await this.registry.startHeartbeat(Math.max(1000, Math.floor(config.nodeTtlMs / 3)));
+    await this.registry.startHeartbeat(Math.max(1000, Math.floor(config.nodeTtlMs / 3)), () =>
+      void this.registry.addAll(this.byUser.keys()).catch(() => undefined),
+    );
     this.heartbeat = setInterval(() => this.pingAll(), config.heartbeatMs);
     server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     logger.info({ path: WS_PATH }, 'gateway listening');
@@ -97,8 +99,11 @@ export class Gateway {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== WS_PATH) return refuse(socket, 404, 'Not Found');
     if (this.stopping) return refuse(socket, 503, 'Service Unavailable');
+    // The allow-list keeps other sites' pages out (browsers always send Origin);
+    // a client without one (a mobile app, a server) is no such page.
     const origins = this.ctx.config.wsOrigins;
-    if (origins.length > 0 && !origins.includes(req.headers.origin ?? '')) return refuse(socket, 403, 'Forbidden');
+    const origin = req.headers.origin;
+    if (origins.length > 0 && origin !== undefined && !origins.includes(origin)) return refuse(socket, 403, 'Forbidden');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, url));
   }
 
@@ -135,7 +140,8 @@ export class Gateway {
       return;
     }
     const timer = setTimeout(() => {
-      if (conn.uid === undefined) conn.close(CLOSE.authTimeout, 'no auth frame in time');
+      // An auth frame that came in time is answered, however long its check takes.
+      if (!conn.authStarted) conn.close(CLOSE.authTimeout, 'no auth frame in time');
     }, config.wsAuthTimeoutMs);
     ws.once('close', () => clearTimeout(timer));
   }
@@ -143,7 +149,7 @@ export class Gateway {
   private async onFrame(conn: Connection, frame: ClientFrame): Promise<void> {
     const { redis, keys, metrics } = this.ctx;
     if (frame.type === 'auth') {
-      if (conn.uid !== undefined) return void conn.reject('already_authenticated', 'this socket is already authenticated');
+      if (conn.authStarted) return void conn.reject('already_authenticated', 'this socket is already authenticated');
       return this.authenticate(conn, frame.token, frame.since);
     }
     const uid = conn.uid;
@@ -182,16 +188,23 @@ export class Gateway {
     }
   }
 
+  /** Never rejects: whatever fails closes the socket with a code that says why. */
   private async authenticate(conn: Connection, token: string, since: number | undefined): Promise<void> {
-    let uid: string;
+    conn.authStarted = true;
     try {
-      uid = await this.verify(token);
+      await this.authenticateOrThrow(conn, token, since);
     } catch (err) {
       if (err instanceof TokenExpiredError) return conn.close(CLOSE.tokenExpired, 'token expired');
       if (err instanceof AuthUnavailableError) return conn.close(CLOSE.authUnavailable, 'cannot check the token now: retry later');
       if (err instanceof InvalidTokenError || err instanceof UnauthorizedError) return conn.close(CLOSE.unauthorized, 'invalid token');
-      throw err;
+      // The store (the registry, the backlog, the token cache) is unreachable.
+      this.ctx.logger.warn({ conn: conn.id, uid: conn.uid, err: (err as Error).message }, 'auth failed');
+      conn.close(CLOSE.internal, 'the message store is unreachable: retry later');
     }
+  }
+
+  private async authenticateOrThrow(conn: Connection, token: string, since: number | undefined): Promise<void> {
+    const uid = await this.verify(token);
     if (conn.ws.readyState !== conn.ws.OPEN) return;
     conn.uid = uid;
     let set = this.byUser.get(uid);
@@ -268,7 +281,8 @@ export class Gateway {
     set.delete(conn);
     if (set.size === 0) {
       this.byUser.delete(uid);
-      if (!this.stopping) void this.registry.remove(uid);
+      // A failure is logged by the registry; it must not become an unhandled rejection.
+      if (!this.stopping) void this.registry.remove(uid).catch(() => undefined);
     }
   }
 
