@@ -9,38 +9,11 @@
 //
 // In Node 20, pass `WebSocket` from the `ws` package (Node 22 has one built in).
 
-export interface MessageFrame {
-  type: 'message';
-  id: string;
-  seq: number;
-  category: string;
-  from: string | null;
-  title: string | null;
-  body: string | null;
-  data: Record<string, unknown> | null;
-  created_at: string;
-}
+// The frames' types come from the server's own definitions (types only: nothing
+// of the server is loaded into a browser).
+import type { ErrorFrame, HelloFrame, MessageFrame, Unread } from '../gateway/frames.js';
 
-export interface Unread {
-  total: number;
-  counts: Record<string, number>;
-}
-
-export interface HelloFrame {
-  type: 'hello';
-  uid: string;
-  node: string;
-  heartbeat_ms: number;
-  unread: Unread;
-  recovered: boolean;
-}
-
-export interface ErrorFrame {
-  type: 'error';
-  code: string;
-  message: string;
-  field?: string;
-}
+export type { ErrorFrame, HelloFrame, MessageFrame, Unread };
 
 export interface ClientEvents {
   open: undefined;

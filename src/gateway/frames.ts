@@ -1,20 +1,9 @@
 // The wire protocol of /ws: JSON frames {"type": ...}. Client frames are
 // validated here; server frames are built here. docs/protocol.md lists them all.
 import { z } from 'zod';
-import { CATEGORY, EVENT_ID } from '../events/event-schema.js';
+import { categories, messageIds as ids } from '../events/read-schema.js';
 import type { MessageView } from '../events/stored-message.js';
 import type { UnreadCounts } from '../store/unread.js';
-
-const MAX_IDS = 1000;
-
-const ids = z
-  .array(z.string({ error: 'must be a string' }).regex(EVENT_ID, { error: 'must be a message id' }), {
-    error: 'must be an array of message ids',
-  })
-  .min(1, { error: 'must hold at least one id' })
-  .max(MAX_IDS, { error: `must hold at most ${MAX_IDS} ids` });
-
-const category = z.string({ error: 'must be a string' }).regex(CATEGORY, { error: 'must be a category' });
 
 export const since = z
   .number({ error: 'must be a seq number' })
@@ -35,11 +24,7 @@ export const clientFrame = z.discriminatedUnion(
       .strictObject({
         type: z.literal('read'),
         ids: ids.optional(),
-        category: z
-          .union([category, z.array(category).min(1).max(100)], {
-            error: 'must be a category or an array of categories',
-          })
-          .optional(),
+        category: categories.optional(),
       })
       .refine((f) => f.ids === undefined || f.category === undefined, {
         error: 'send ids or category, not both',
@@ -82,12 +67,40 @@ export function messageFrame(m: MessageView): MessageFrame {
   };
 }
 
+export interface Unread {
+  total: number;
+  counts: Record<string, number>;
+}
+
+export interface HelloFrame {
+  type: 'hello';
+  uid: string;
+  node: string;
+  heartbeat_ms: number;
+  unread: Unread;
+  /** false: messages after the client's `since` were purged; it should reload. */
+  recovered: boolean;
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  code: string;
+  message: string;
+  field?: string;
+}
+
+export function helloFrame(h: Omit<HelloFrame, 'type'>): string {
+  const frame: HelloFrame = { type: 'hello', ...h };
+  return JSON.stringify(frame);
+}
+
 export function unreadFrame(u: Pick<UnreadCounts, 'total' | 'counts'>): string {
   return JSON.stringify({ type: 'unread', total: u.total, counts: u.counts });
 }
 
 export function errorFrame(code: string, message: string, field?: string): string {
-  return JSON.stringify({ type: 'error', code, message, ...(field !== undefined && { field }) });
+  const frame: ErrorFrame = { type: 'error', code, message, ...(field !== undefined && { field }) };
+  return JSON.stringify(frame);
 }
 
 /** Close codes, besides the standard ones (1009 too big, 1012 restart, 1013 try later). */

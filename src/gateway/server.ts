@@ -8,13 +8,14 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator } from '../api/auth.js';
 import { TokenExpiredError, UnauthorizedError } from '../api/errors.js';
 import type { Context } from '../context.js';
+import { categoryList } from '../events/read-schema.js';
 import type { Publisher } from '../push/publisher.js';
 import { scheduleDrain, scheduleRedelivery } from '../queues.js';
 import { createRedis } from '../redis/connection.js';
 import { ackMessages, ackThrough, pendingPage } from '../store/pending.js';
 import { getUnread, markRead } from '../store/unread.js';
 import { Connection } from './connection.js';
-import { CLOSE, messageFrame, unreadFrame, type ClientFrame } from './frames.js';
+import { CLOSE, helloFrame, messageFrame, unreadFrame, type ClientFrame } from './frames.js';
 import { listenOnNodeChannel, type NodeMessage } from './node-channel.js';
 import { Registry } from './registry.js';
 import { AuthUnavailableError, InvalidTokenError, TokenResolver } from './token-resolver.js';
@@ -168,7 +169,7 @@ export class Gateway {
           frame.ids !== undefined
             ? { ids: frame.ids }
             : frame.category !== undefined
-              ? { categories: Array.isArray(frame.category) ? frame.category : [frame.category] }
+              ? { categories: categoryList(frame.category) }
               : { all: true as const };
         const counts = await markRead(redis, keys, uid, target);
         // Every socket of the user, here and on other nodes, gets the new counts.
@@ -238,15 +239,14 @@ export class Gateway {
       pendingPage(redis, keys, uid, 'fast', since ?? 0, config.pageSize),
       redis.zcard(keys.user(uid).delayed),
     ]);
-    const hello = {
-      type: 'hello',
+    const hello = helloFrame({
       uid,
       node: config.nodeId,
       heartbeat_ms: config.heartbeatMs,
       unread: { total: counts.total, counts: counts.counts },
       recovered,
-    };
-    conn.send([JSON.stringify(hello), ...fast.map((m) => JSON.stringify(messageFrame(m)))]);
+    });
+    conn.send([hello, ...fast.map((m) => JSON.stringify(messageFrame(m)))]);
     const fastFull = fast.length === config.pageSize;
     if (fastFull || delayedCount > 0) await scheduleDrain(queues.delayed, uid, fastFull ? fast.at(-1)!.seq : -1);
     if (fast.length > 0) await scheduleRedelivery(queues.fast, [uid], config.ackTimeoutMs);

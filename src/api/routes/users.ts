@@ -3,7 +3,8 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
-import { CATEGORY, EVENT_ID, USER_ID } from '../../events/event-schema.js';
+import { USER_ID } from '../../events/event-schema.js';
+import { categories, categoryList, messageIds } from '../../events/read-schema.js';
 import { listFeed } from '../../store/feed.js';
 import { ackMessages } from '../../store/pending.js';
 import { getUnread, markRead, type ReadTarget } from '../../store/unread.js';
@@ -12,29 +13,15 @@ import { objectBody } from '../body.js';
 import { ValidationError, fromZod } from '../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
 
-const MAX_IDS = 1000;
 const MAX_PAGE = 100;
-
-const ids = z
-  .array(z.string({ error: 'must be a string' }).regex(EVENT_ID, { error: 'must be a message id' }), {
-    error: 'must be an array of message ids',
-  })
-  .min(1, { error: 'must hold at least one id' })
-  .max(MAX_IDS, { error: `must hold at most ${MAX_IDS} ids` });
-
-const category = z.string({ error: 'must be a string' }).regex(CATEGORY, { error: 'must be a category' });
 
 // POST .../read takes one of three bodies; the keys present say which was meant,
 // so that an error names the field of that shape.
-const readByIds = z.strictObject({ ids });
-const readByCategory = z.strictObject({
-  category: z.union([category, z.array(category).min(1).max(100)], {
-    error: 'must be a category or an array of categories',
-  }),
-});
+const readByIds = z.strictObject({ ids: messageIds });
+const readByCategory = z.strictObject({ category: categories });
 const readAll = z.strictObject({});
 
-const ackBody = z.strictObject({ ids });
+const ackBody = z.strictObject({ ids: messageIds });
 
 const pageQuery = z.strictObject({
   before: z.coerce.number({ error: 'must be a seq number' }).int({ error: 'must be a seq number' }).positive().optional(),
@@ -73,8 +60,7 @@ export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimi
     } else if ('category' in body) {
       const parsed = readByCategory.safeParse(body);
       if (!parsed.success) throw fromZod(parsed.error);
-      const c = parsed.data.category;
-      target = { categories: Array.isArray(c) ? c : [c] };
+      target = { categories: categoryList(parsed.data.category) };
     } else {
       const parsed = readAll.safeParse(body);
       if (!parsed.success) throw fromZod(parsed.error);
