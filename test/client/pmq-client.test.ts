@@ -1,0 +1,87 @@
+// The client library against a real service: reconnects, re-auth, dedupe.
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PmqClient, type WebSocketConstructor } from '../../src/client/index.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { startTestService, waitFor, type TestService } from '../helpers/service.js';
+import { mintToken, recordingClient, wsUrl } from '../helpers/ws-client.js';
+
+const clock = new ManualClock();
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService({ roles: ['api', 'gateway', 'worker'], clock });
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+describe('PmqClient', () => {
+  it('reconnects after the socket drops and gets what came meanwhile, once', async () => {
+    const c = recordingClient(wsUrl(t), await mintToken(t, 'cl1'));
+    await c.ready;
+    await t.http('POST', '/v1/events', { body: { id: 'k1', type: 'notice', to: 'cl1' } });
+    await c.waitForMessages(1);
+    // Close the socket under the client, as a dropped connection would.
+    const ws = (c.client as unknown as { ws: { close(code: number): void } }).ws;
+    ws.close(4000);
+    await waitFor(() => c.closes.length === 1, 5000, 'the close');
+    expect(c.closes[0]).toMatchObject({ willReconnect: true });
+    await t.http('POST', '/v1/events', { body: { id: 'k2', type: 'notice', to: 'cl1' } });
+    await waitFor(() => c.hellos.length === 2, 5000, 'a second hello');
+    await c.waitForMessages(2);
+    expect(c.messages.map((m) => m.id)).toEqual(['k1', 'k2']);
+    c.close();
+  });
+
+  it('asks its token function again after the token expired', async () => {
+    let calls = 0;
+    const token = async () => {
+      calls++;
+      return mintToken(t, 'cl2', 60);
+    };
+    const c = recordingClient(wsUrl(t), token);
+    await c.ready;
+    clock.advance(61_000);
+    // Force a reconnect: the old token is expired by now; the function gives a new one.
+    (c.client as unknown as { ws: { close(code: number): void } }).ws.close(4000);
+    await waitFor(() => c.hellos.length === 2, 5000, 're-auth with a fresh token');
+    expect(calls).toBe(2);
+    c.close();
+  });
+
+  it('stops on an invalid static token rather than retrying for ever', async () => {
+    const c = recordingClient(wsUrl(t), 'not-a-token');
+    await waitFor(() => c.closes.length === 1, 5000, 'the close');
+    expect(c.closes[0]).toMatchObject({ code: 4401, willReconnect: false });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.closes).toHaveLength(1);
+  });
+
+  it('drops a message it already has, by id', async () => {
+    const c = recordingClient(wsUrl(t), await mintToken(t, 'cl3'), { autoAck: false });
+    await c.ready;
+    await t.http('POST', '/v1/events', { body: { id: 'dup', type: 'notice', to: 'cl3' } });
+    await c.waitForMessages(1);
+    c.client.pull(); // the pending message comes again
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.messages.map((m) => m.id)).toEqual(['dup']);
+    c.close();
+  });
+
+  it('keeps the counts the server sends', async () => {
+    const client = new PmqClient({
+      url: wsUrl(t),
+      token: await mintToken(t, 'cl4'),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+    });
+    client.connect();
+    await waitFor(() => client.connected, 5000, 'connected');
+    await t.http('POST', '/v1/events', { body: { events: [{ id: 'u1', type: 'comment', to: 'cl4', from: 'x' }, { id: 'u2', type: 'notice', to: 'cl4' }] } });
+    await waitFor(() => client.unread.total === 2, 5000, 'two unread');
+    client.read({ category: 'notice' });
+    await waitFor(() => client.unread.total === 1, 5000, 'one unread');
+    expect(client.unread).toEqual({ total: 1, counts: { comment: 1 } });
+    expect(client.lastSeq).toBe(2);
+    client.close();
+  });
+});
