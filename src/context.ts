@@ -8,6 +8,7 @@ import type { Metrics } from './metrics.js';
 import type { Publisher } from './push/publisher.js';
 import type { Queues } from './queues.js';
 import type { Keys } from './redis/keys.js';
+import type { StatsBuffer } from './store/stats.js';
 
 export interface Context {
   config: Config;
@@ -21,4 +22,6 @@ export interface Context {
   logger: Logger;
   /** Sends messages and counts to the gateway nodes that hold their users. */
   publisher: Publisher;
+  /** The tallies of the hot paths (events, acks), flushed once a second. */
+  stats: StatsBuffer;
 }

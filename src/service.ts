@@ -16,7 +16,7 @@ import { Metrics } from './metrics.js';
 import { QUEUE, createQueues } from './queues.js';
 import { checkEvictionPolicy, createRedis } from './redis/connection.js';
 import { Keys } from './redis/keys.js';
-import { readStats } from './store/stats.js';
+import { StatsBuffer, readStats } from './store/stats.js';
 import { startWorkers, type Workers } from '../workers/index.js';
 
 /** The roles one process can hold; `all` is every one of them. */
@@ -45,13 +45,18 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const keys = new Keys(config.keyPrefix);
   // Requests fail fast (503) while Redis is away instead of piling up.
   const redis = createRedis(redisUrl, `${config.nodeId}:cmd`, logger, { maxRetriesPerRequest: 2 });
-  const queues = createQueues(redis, keys.queuePrefix, (queue, err) =>
+  // BullMQ gets a connection of its own: it defines some sixty Lua commands on the
+  // client it is given, and ioredis copies every defined command onto each new
+  // pipeline (40 µs instead of 3 µs per pipeline on ours).
+  const queueRedis = createRedis(redisUrl, `${config.nodeId}:queues`, logger, { maxRetriesPerRequest: 2 });
+  const queues = createQueues(queueRedis, keys.queuePrefix, (queue, err) =>
     logger.debug({ queue, err: err.message }, 'queue connection error'),
   );
   const metrics = new Metrics();
   const clock = opts.clock ?? systemClock;
   const publisher = new Publisher(redis, keys, logger);
-  const ctx: Context = { config, redis, redisUrl, keys, queues, metrics, clock, logger, publisher };
+  const stats = new StatsBuffer(redis, keys, logger);
+  const ctx: Context = { config, redis, redisUrl, keys, queues, metrics, clock, logger, publisher, stats };
   const auth = new Authenticator(config.apiKeys, config.tokenSecret, clock);
 
   registerRedisGauges(ctx);
@@ -94,7 +99,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       await closed;
       await cron?.stop();
       await workers?.close();
+      await stats.close();
       await queues.close();
+      await queueRedis.quit().catch(() => queueRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());
       logger.info('pmq stopped');
     })());

@@ -8,13 +8,12 @@ import { toStoredMessage, toView } from '../src/events/stored-message.js';
 import type { Delivery } from '../src/push/publisher.js';
 import { scheduleRedelivery, type EventsJob } from '../src/queues.js';
 import { applyEvents } from '../src/store/apply-events.js';
-import { addStats } from '../src/store/stats.js';
 
 export function eventsProcessor(ctx: Context) {
   return async (job: Job<EventsJob>): Promise<{ applied: number; duplicates: number; pushed: number }> => {
     const events = job.data.events;
     const result = await applyEvents(ctx.redis, ctx.keys, events);
-    if (result.pending > 0) await addStats(ctx.redis, ctx.keys, { fast: result.pending });
+    ctx.stats.add({ fast: result.pending });
     ctx.metrics.eventsApplied.inc(result.applied);
     ctx.metrics.eventsDuplicate.inc(result.duplicates);
 

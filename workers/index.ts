@@ -26,9 +26,11 @@ export function startWorkers(ctx: Context): Workers {
     maxStalledCount: 1000,
     settings: { backoffStrategy: cappedBackoff },
   };
-  // The processors use it too: in a Redis outage their commands wait for Redis to
-  // come back rather than fail and burn the job's attempts.
-  const workerCtx: Context = { ...ctx, redis: connection };
+  // The processors' own commands go on a connection that, like BullMQ's, waits
+  // for Redis to come back in an outage rather than fail and burn the job's
+  // attempts; a separate one, so that its pipelines do not carry BullMQ's commands.
+  const storeRedis = createRedis(ctx.redisUrl, `${config.nodeId}:store`, logger, { maxRetriesPerRequest: null });
+  const workerCtx: Context = { ...ctx, redis: storeRedis };
   const workers = [
     new Worker(QUEUE.events, eventsProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),
     new Worker(QUEUE.maintenance, maintenanceProcessor(workerCtx), { ...common, concurrency: 1 }),
@@ -48,6 +50,7 @@ export function startWorkers(ctx: Context): Workers {
     close: async () => {
       await Promise.all(workers.map((w) => w.close()));
       await connection.quit().catch(() => connection.disconnect());
+      await storeRedis.quit().catch(() => storeRedis.disconnect());
     },
   };
 }

@@ -75,6 +75,8 @@ export class PmqClient {
   private _unread: Unread = { total: 0, counts: {} };
   private _lastSeq = 0;
   private _uid: string | undefined;
+  private acks: string[] = [];
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly opts: PmqClientOptions) {}
 
@@ -118,8 +120,16 @@ export class PmqClient {
     this.ws?.close(1000, 'client closed');
   }
 
+  /** Acks messages; the acks of one moment go out in one frame. */
   ack(ids: string[]): void {
-    if (ids.length > 0) this.sendFrame({ type: 'ack', ids });
+    this.acks.push(...ids);
+    this.ackTimer ??= setTimeout(() => this.flushAcks(), 0);
+  }
+
+  private flushAcks(): void {
+    this.ackTimer = undefined;
+    const MAX_IDS = 1000;
+    while (this.acks.length > 0) this.sendFrame({ type: 'ack', ids: this.acks.splice(0, MAX_IDS) });
   }
 
   /** Marks read: all (no argument), one or more categories, or message ids. */

@@ -12,8 +12,9 @@ import { categoryList } from '../events/read-schema.js';
 import type { Publisher } from '../push/publisher.js';
 import { scheduleDrain, scheduleRedelivery } from '../queues.js';
 import { createRedis } from '../redis/connection.js';
-import { ackMessages, ackThrough, pendingPage } from '../store/pending.js';
+import { ackThrough, pendingPage } from '../store/pending.js';
 import { getUnread, markRead } from '../store/unread.js';
+import { AckBatcher } from './ack-batcher.js';
 import { Connection } from './connection.js';
 import { CLOSE, helloFrame, messageFrame, unreadFrame, type ClientFrame } from './frames.js';
 import { listenOnNodeChannel, type NodeMessage } from './node-channel.js';
@@ -27,6 +28,7 @@ export class Gateway {
   private readonly all = new Set<Connection>();
   private readonly byUser = new Map<string, Set<Connection>>();
   private readonly registry: Registry;
+  private readonly acks: AckBatcher;
   private readonly resolver: TokenResolver | undefined;
   private subscriber: Redis | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -45,6 +47,7 @@ export class Gateway {
       clientTracking: false,
     });
     this.registry = new Registry(ctx.redis, ctx.keys, config.nodeId, ctx.clock, ctx.logger);
+    this.acks = new AckBatcher(ctx);
     this.resolver = config.authUrl
       ? new TokenResolver(ctx.redis, ctx.keys, {
           url: config.authUrl,
@@ -93,6 +96,7 @@ export class Gateway {
     );
     for (const c of this.all) c.close(CLOSE.restart, 'server restart: reconnect');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await this.acks.flush();
     await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
   }
 
@@ -148,7 +152,7 @@ export class Gateway {
   }
 
   private async onFrame(conn: Connection, frame: ClientFrame): Promise<void> {
-    const { redis, keys, metrics } = this.ctx;
+    const { redis, keys } = this.ctx;
     if (frame.type === 'auth') {
       if (conn.authStarted) return void conn.reject('already_authenticated', 'this socket is already authenticated');
       return this.authenticate(conn, frame.token, frame.since);
@@ -159,11 +163,9 @@ export class Gateway {
       case 'ping':
         conn.send(['{"type":"pong"}']);
         return;
-      case 'ack': {
-        const { fast, delayed } = await ackMessages(redis, keys, uid, frame.ids);
-        metrics.acks.inc(fast + delayed);
+      case 'ack':
+        this.acks.add(uid, frame.ids);
         return;
-      }
       case 'read': {
         const target =
           frame.ids !== undefined
@@ -233,7 +235,12 @@ export class Gateway {
   /** hello, then the fast tier at once; the rest (the delayed tier) by a drain job. */
   private async welcome(conn: Connection, uid: string, since: number | undefined): Promise<void> {
     const { redis, keys, config, queues } = this.ctx;
-    const recovered = since === undefined ? true : (await ackThrough(redis, keys, uid, since, config.pageSize)).recovered;
+    let recovered = true;
+    if (since !== undefined) {
+      const r = await ackThrough(redis, keys, uid, since, config.pageSize);
+      this.ctx.stats.add({ fast: -r.fast, delayed: -r.delayed });
+      recovered = r.recovered;
+    }
     const [counts, fast, delayedCount] = await Promise.all([
       getUnread(redis, keys, uid),
       pendingPage(redis, keys, uid, 'fast', since ?? 0, config.pageSize),

@@ -4,8 +4,8 @@ import type { Redis } from 'ioredis';
 import { toView, type MessageView, type StoredMessage } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
-import { addStats } from './stats.js';
 
+/** Acks one user's messages; returns how many left each tier (for the tallies). */
 export async function ackMessages(
   redis: Redis,
   keys: Keys,
@@ -13,7 +13,6 @@ export async function ackMessages(
   ids: string[],
 ): Promise<{ fast: number; delayed: number }> {
   const [fast, delayed] = await scripts.ack(redis, keys.user(uid), ids);
-  if (fast + delayed > 0) await addStats(redis, keys, { fast: -fast, delayed: -delayed });
   return { fast, delayed };
 }
 
@@ -47,13 +46,13 @@ export async function ackThrough(
   uid: string,
   since: number,
   step: number,
-): Promise<{ acked: number; recovered: boolean }> {
+): Promise<{ fast: number; delayed: number; recovered: boolean }> {
   const k = keys.user(uid);
-  let acked = 0;
+  const acked = { fast: 0, delayed: 0 };
   for (;;) {
     const [fast, delayed, recovered] = await scripts.ackThrough(redis, k, since, step);
-    acked += fast + delayed;
-    if (fast + delayed > 0) await addStats(redis, keys, { fast: -fast, delayed: -delayed });
-    if (fast < step && delayed < step) return { acked, recovered: recovered === 1 };
+    acked.fast += fast;
+    acked.delayed += delayed;
+    if (fast < step && delayed < step) return { ...acked, recovered: recovered === 1 };
   }
 }

@@ -1,20 +1,23 @@
 // Service-wide tallies kept in one Redis hash: messages per tier and purges.
 //
 // They are bumped after each user's atomic step, not inside it (the hash lives
-// on another slot under Cluster), so a process killed between the two can leave a
-// tally off by that step. They feed gauges and admin views; the per-user state is
-// what counts and deliveries rest on.
+// on another slot under Cluster), and on the hot paths (events, acks) through a
+// buffer that a process flushes once a second: a process killed between the two
+// leaves a tally off by what it had not flushed. They feed gauges and admin
+// views; the per-user state is what counts and deliveries rest on.
 import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
 
 export type StatName = 'fast' | 'delayed' | 'purged' | 'purged_pending' | 'purged_unread';
+export type StatDelta = Partial<Record<StatName, number>>;
 
-export async function addStats(redis: Redis, keys: Keys, delta: Partial<Record<StatName, number>>): Promise<void> {
-  const pipeline = redis.pipeline();
-  for (const [name, n] of Object.entries(delta)) {
-    if (n !== 0) pipeline.hincrby(keys.stats, name, n);
-  }
-  if (pipeline.length > 0) await pipeline.exec();
+export async function addStats(redis: Redis, keys: Keys, delta: StatDelta): Promise<void> {
+  const entries = Object.entries(delta).filter(([, n]) => n !== 0);
+  if (entries.length === 0) return;
+  const multi = redis.multi();
+  for (const [name, n] of entries) multi.hincrby(keys.stats, name, n);
+  await multi.exec();
 }
 
 export async function readStats(redis: Redis, keys: Keys): Promise<Record<StatName, number>> {
@@ -27,4 +30,43 @@ export async function readStats(redis: Redis, keys: Keys): Promise<Record<StatNa
     purged_pending: n('purged_pending'),
     purged_unread: n('purged_unread'),
   };
+}
+
+/** Sums deltas in this process and writes them in one step every `everyMs`. */
+export class StatsBuffer {
+  private pending: StatDelta = {};
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly logger: Logger,
+    everyMs = 1000,
+  ) {
+    this.timer = setInterval(() => void this.flush(), everyMs);
+    this.timer.unref();
+  }
+
+  add(delta: StatDelta): void {
+    for (const [name, n] of Object.entries(delta) as [StatName, number][]) {
+      this.pending[name] = (this.pending[name] ?? 0) + n;
+    }
+  }
+
+  async flush(): Promise<void> {
+    const delta = this.pending;
+    this.pending = {};
+    try {
+      await addStats(this.redis, this.keys, delta);
+    } catch (err) {
+      // Kept for the next flush rather than lost.
+      this.add(delta);
+      this.logger.debug({ err: (err as Error).message }, 'stats flush failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
 }

@@ -82,6 +82,7 @@ export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimi
     const parsed = ackBody.safeParse(objectBody(req.body, '{"ids": [...]}'));
     if (!parsed.success) throw fromZod(parsed.error);
     const { fast, delayed } = await ackMessages(redis, keys, req.params.uid!, parsed.data.ids);
+    ctx.stats.add({ fast: -fast, delayed: -delayed });
     ctx.metrics.acks.inc(fast + delayed);
     res.json({ uid: req.params.uid, acked: fast + delayed });
   });

@@ -1,0 +1,66 @@
+// Acks from all the sockets of this node, gathered for a moment and applied in
+// one pipeline: at thousands of deliveries a second, one round trip (and one
+// ioredis pipeline) per ack frame would cost more than the push itself. An ack
+// has no answer, so waiting a few milliseconds changes nothing for the client; a
+// node that dies before a flush loses those acks, and the messages, still
+// pending, are simply sent again.
+import type { Context } from '../context.js';
+import { scripts } from '../redis/scripts.js';
+import { pipelineResults } from '../store/pipeline.js';
+
+/** How long acks gather before they are applied. */
+const FLUSH_AFTER_MS = 5;
+/** Ids held at most: past this, a flush starts at once. */
+const MAX_HELD = 10_000;
+
+export class AckBatcher {
+  private held = new Map<string, Set<string>>();
+  private count = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly ctx: Context) {}
+
+  add(uid: string, ids: string[]): void {
+    let set = this.held.get(uid);
+    if (!set) {
+      set = new Set();
+      this.held.set(uid, set);
+    }
+    for (const id of ids) set.add(id);
+    this.count += ids.length;
+    if (this.count >= MAX_HELD) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
+  }
+
+  /** Applies what is held; resolves when it is in Redis (or failed and was logged). */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.held;
+    this.held = new Map();
+    this.count = 0;
+    if (batch.size === 0) return this.flushing;
+    this.flushing = this.flushing.then(() => this.apply(batch));
+    return this.flushing;
+  }
+
+  private async apply(batch: Map<string, Set<string>>): Promise<void> {
+    const { redis, keys, stats, metrics, logger } = this.ctx;
+    const pipeline = redis.pipeline();
+    for (const [uid, ids] of batch) void scripts.ack(pipeline, keys.user(uid), [...ids]);
+    try {
+      const replies = (await pipelineResults(pipeline)) as [number, number][];
+      let fast = 0;
+      let delayed = 0;
+      for (const [f, d] of replies) {
+        fast += f;
+        delayed += d;
+      }
+      stats.add({ fast: -fast, delayed: -delayed });
+      metrics.acks.inc(fast + delayed);
+    } catch (err) {
+      logger.warn({ users: batch.size, err: (err as Error).message }, 'acks not applied: the messages stay pending');
+    }
+  }
+}
