@@ -18,6 +18,14 @@ export interface Delivery {
   withUnread: boolean;
 }
 
+/** A delivery whose user's nodes (and counts) are known already. */
+export interface LocatedDelivery {
+  uid: string;
+  messages: MessageView[];
+  nodes: string[];
+  unread?: Pick<UnreadCounts, 'total' | 'counts'>;
+}
+
 export class Publisher {
   constructor(
     private readonly redis: Redis,
@@ -35,20 +43,29 @@ export class Publisher {
       if (d.withUnread) pipeline.hgetall(k.unread);
     }
     const replies = await pipelineResults(pipeline);
-    const byNode = new Map<string, UserDelivery[]>();
-    const online = new Set<string>();
+    const located: LocatedDelivery[] = [];
     let r = 0;
     for (const d of deliveries) {
       const nodes = replies[r++] as string[];
       const unread = d.withUnread ? (replies[r++] as Record<string, string>) : undefined;
-      if (nodes.length === 0) continue;
+      located.push({ uid: d.uid, messages: d.messages, nodes, ...(unread && { unread: counts(d.uid, unread) }) });
+    }
+    return this.send(located);
+  }
+
+  /** Delivers where the nodes are known; resolves to the uids that were online. */
+  async send(deliveries: LocatedDelivery[]): Promise<Set<string>> {
+    const byNode = new Map<string, UserDelivery[]>();
+    const online = new Set<string>();
+    for (const d of deliveries) {
+      if (d.nodes.length === 0 || d.messages.length === 0) continue;
       online.add(d.uid);
       const entry: UserDelivery = {
         uid: d.uid,
         messages: d.messages.map(messageFrame),
-        ...(unread && { unread: counts(d.uid, unread) }),
+        ...(d.unread && { unread: { total: d.unread.total, counts: d.unread.counts } }),
       };
-      for (const node of nodes) push(byNode, node, entry);
+      for (const node of d.nodes) push(byNode, node, entry);
     }
     await this.publish(byNode, (users) => ({ type: 'deliver', users }));
     return online;

@@ -1,5 +1,5 @@
 // Loads lua/*.lua once and gives each script a typed wrapper. The file name says
-// the script's name and key count (`apply-events-6.lua`), as in BullMQ; each file
+// the script's name and key count (`apply-events-7.lua`), as in BullMQ; each file
 // opens with a comment naming its KEYS and ARGV.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { ChainableCommander, Redis } from 'ioredis';
@@ -23,6 +23,11 @@ function scriptFiles(): ScriptFile[] {
       if (!match) throw new Error(`Lua script ${f} must be named <name>-<key count>.lua`);
       return { name: match[1]!, numberOfKeys: Number(match[2]), lua: readFileSync(new URL(f, luaDir), 'utf8') };
     });
+  // Two files of one name (a stale copy left in dist/ by a rename) would make the
+  // key count a matter of directory order.
+  const names = cached.map((s) => s.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new Error(`two Lua scripts named ${twice} in ${luaDir.pathname}`);
   return cached;
 }
 
@@ -52,9 +57,12 @@ function camel(name: string): string {
 // On a client they return the script's reply; on a pipeline they queue the call
 // and the reply comes with the pipeline's results.
 export const scripts = {
-  /** See apply-events-6.lua. ARGV: five per event. Reply: a seq per event, 0 for a duplicate. */
+  /**
+   * See apply-events-7.lua. ARGV: five per event. Reply: { a seq per event (0 for a
+   * duplicate), the user's gateway nodes, the unread counts flat (when pushed) }.
+   */
   applyEvents: (r: Runner, k: UserKeys, args: (string | number)[]) =>
-    run<number[]>(r, 'applyEvents', [k.seen, k.seq, k.feed, k.msg, k.fast, k.unread], args),
+    run<[number[], string[], string[]]>(r, 'applyEvents', [k.seen, k.seq, k.feed, k.msg, k.fast, k.unread, k.nodes], args),
 
   /** See read-6.lua. Reply: { changed, category, count, ... }. */
   read: (r: Runner, k: UserKeys, mode: 'all' | 'category' | 'ids', items: string[]) =>
