@@ -61,7 +61,9 @@ export function cappedBackoff(attemptsMade: number): number {
 const eventsJobOptions: DefaultJobOptions = {
   attempts: Number.MAX_SAFE_INTEGER,
   backoff: { type: CAPPED_BACKOFF },
-  removeOnComplete: { age: 3600, count: 10_000 },
+  // A finished job keeps a copy of its events: kept briefly (the seen-marks, not
+  // the job ids, are what make a late re-post harmless).
+  removeOnComplete: { age: 600, count: 1000 },
   removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
 };
 

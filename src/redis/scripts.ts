@@ -1,6 +1,7 @@
 // Loads lua/*.lua once and gives each script a typed wrapper. The file name says
-// the script's name and key count (`apply-events-7.lua`), as in BullMQ; each file
-// opens with a comment naming its KEYS and ARGV.
+// the script's name and key count (`read-6.lua`), as in BullMQ, or `-n` where the
+// count varies (the caller passes it); each file opens with a comment naming its
+// KEYS and ARGV.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { UserKeys } from './keys.js';
@@ -9,7 +10,8 @@ const luaDir = new URL('./lua/', import.meta.url);
 
 interface ScriptFile {
   name: string;
-  numberOfKeys: number;
+  /** Undefined for a `-n.lua` script: the caller passes the key count first. */
+  numberOfKeys: number | undefined;
   lua: string;
 }
 
@@ -19,9 +21,10 @@ function scriptFiles(): ScriptFile[] {
   cached ??= readdirSync(luaDir)
     .filter((f) => f.endsWith('.lua'))
     .map((f) => {
-      const match = /^(.+)-(\d+)\.lua$/.exec(f);
-      if (!match) throw new Error(`Lua script ${f} must be named <name>-<key count>.lua`);
-      return { name: match[1]!, numberOfKeys: Number(match[2]), lua: readFileSync(new URL(f, luaDir), 'utf8') };
+      const match = /^(.+)-(\d+|n)\.lua$/.exec(f);
+      if (!match) throw new Error(`Lua script ${f} must be named <name>-<key count or n>.lua`);
+      const numberOfKeys = match[2] === 'n' ? undefined : Number(match[2]);
+      return { name: match[1]!, numberOfKeys, lua: readFileSync(new URL(f, luaDir), 'utf8') };
     });
   // Two files of one name (a stale copy left in dist/ by a rename) would make the
   // key count a matter of directory order.
@@ -34,7 +37,7 @@ function scriptFiles(): ScriptFile[] {
 /** Where a script may run: on a client (one round trip) or queued on a pipeline. */
 export type Runner = Redis | ChainableCommander;
 
-function run<T>(runner: Runner, command: string, keys: string[], args: (string | number)[]): Promise<T> {
+function run<T>(runner: Runner, command: string, keys: (string | number)[], args: (string | number)[]): Promise<T> {
   const fn = (runner as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[command];
   if (typeof fn !== 'function') throw new Error(`Lua script ${command} is not defined on this client`);
   return fn.call(runner, ...keys, ...args);
@@ -58,11 +61,14 @@ function camel(name: string): string {
 // and the reply comes with the pipeline's results.
 export const scripts = {
   /**
-   * See apply-events-7.lua. ARGV: five per event. Reply: { a seq per event (0 for a
-   * duplicate), the user's gateway nodes, the unread counts flat (when pushed) }.
+   * See apply-events-n.lua: seven keys per user; ARGV per user: its event count,
+   * then five per event. Reply per user: { a seq per event (0 for a duplicate),
+   * the user's gateway nodes, the unread counts flat (when pushed) }.
    */
-  applyEvents: (r: Runner, k: UserKeys, args: (string | number)[]) =>
-    run<[number[], string[], string[]]>(r, 'applyEvents', [k.seen, k.seq, k.feed, k.msg, k.fast, k.unread, k.nodes], args),
+  applyEvents: (r: Runner, users: UserKeys[], args: (string | number)[]) => {
+    const keys = users.flatMap((k) => [k.seen, k.seq, k.feed, k.msg, k.fast, k.unread, k.nodes]);
+    return run<[number[], string[], string[]][]>(r, 'applyEvents', [keys.length, ...keys], args);
+  },
 
   /** See read-6.lua. Reply: { changed, category, count, ... }. */
   read: (r: Runner, k: UserKeys, mode: 'all' | 'category' | 'ids', items: string[]) =>

@@ -1,17 +1,20 @@
-// Applies accepted events to their users' state: one Lua call per user (all of
-// that user's events at once), all users of a chunk in one pipeline, so a chunk
-// costs one round trip, the index updates riding on the same pipeline. The same
-// call says where each user is online, for the push that follows.
+// Applies accepted events to their users' state: one Lua call for a whole chunk
+// (at most MAX_EVENTS_PER_CALL events, so that no call holds Redis long), the
+// index updates riding on the same round trip. The same call says where each
+// user is online, for the push that follows.
+//
+// One call for many users is right on a standalone Redis (or Sentinel). Under
+// Cluster the users of one call must share a hash slot: the grouping goes here.
 import type { Redis } from 'ioredis';
 import type { AcceptedEvent } from '../events/event-schema.js';
 import { toStoredMessage, toView, type MessageView, type StoredMessage } from '../events/stored-message.js';
-import type { Keys } from '../redis/keys.js';
+import type { Keys, UserKeys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
 import { pipelineResults } from './pipeline.js';
 import { toCounts, type UnreadCounts } from './unread.js';
 
 export interface UserApplied {
-  /** The new messages that are pending (not the duplicates, not self-comments), in seq order. */
+  /** The new pending messages (not duplicates, not self-comments), in seq order; only for an online user. */
   pending: MessageView[];
   /** The gateway nodes holding the user (empty: offline). */
   nodes: string[];
@@ -29,6 +32,9 @@ export interface ApplyResult {
   byUser: Map<string, UserApplied>;
 }
 
+/** About 2 ms of Redis per 100 events: calls are cut at this many events. */
+const MAX_EVENTS_PER_CALL = 250;
+
 export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEvent[]): Promise<ApplyResult> {
   const byUser = new Map<string, { stored: StoredMessage; acceptedAt: number }[]>();
   for (const e of events) {
@@ -39,30 +45,48 @@ export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEven
   }
 
   const pipeline = redis.pipeline();
-  const scriptReply = new Map<string, number>();
+  const calls: number[] = []; // the pipeline positions of the script calls
+  let users: UserKeys[] = [];
+  let args: (string | number)[] = [];
+  let inCall = 0;
+  const feedIndex: (string | number)[] = [];
+  const fastIndex: (string | number)[] = [];
+  const endCall = () => {
+    calls.push(pipeline.length);
+    void scripts.applyEvents(pipeline, users, args);
+    users = [];
+    args = [];
+    inCall = 0;
+  };
   for (const [uid, list] of byUser) {
-    const args: (string | number)[] = [];
+    if (inCall > 0 && inCall + list.length > MAX_EVENTS_PER_CALL) endCall();
     let oldest = Infinity;
     let oldestCounted = Infinity;
+    args.push(list.length);
     for (const { stored, acceptedAt } of list) {
       args.push(stored.id, stored.category, stored.counted ? '1' : '0', acceptedAt, JSON.stringify(stored));
       oldest = Math.min(oldest, acceptedAt);
       if (stored.counted) oldestCounted = Math.min(oldestCounted, acceptedAt);
     }
-    scriptReply.set(uid, pipeline.length);
-    void scripts.applyEvents(pipeline, keys.user(uid), args);
-    // The maintenance indexes say which users have something to age. They are
-    // outside the user's slot, so they cannot be in the script; they are written
-    // after it, in the same round trip, and again by any retry of this job (LT:
-    // only ever lowered here), so a crash between the two loses nothing.
-    pipeline.zadd(keys.feedIndex, 'LT', oldest, uid);
-    if (oldestCounted !== Infinity) pipeline.zadd(keys.fastIndex, 'LT', oldestCounted, uid);
+    users.push(keys.user(uid));
+    inCall += list.length;
+    feedIndex.push(oldest, uid);
+    if (oldestCounted !== Infinity) fastIndex.push(oldestCounted, uid);
   }
+  if (inCall > 0) endCall();
+  // The maintenance indexes say which users have something to age. They are
+  // outside the users' slots, so they cannot be in the script; they are written
+  // after it, in the same round trip, and again by any retry of this job (LT:
+  // only ever lowered here), so a crash between the two loses nothing.
+  if (feedIndex.length > 0) pipeline.zadd(keys.feedIndex, 'LT', ...feedIndex);
+  if (fastIndex.length > 0) pipeline.zadd(keys.fastIndex, 'LT', ...fastIndex);
   const replies = await pipelineResults(pipeline);
+  const perUser = calls.flatMap((i) => replies[i] as [number[], string[], string[]][]);
 
   const result: ApplyResult = { applied: 0, duplicates: 0, pending: 0, byUser: new Map() };
+  let u = 0;
   for (const [uid, list] of byUser) {
-    const [seqs, nodes, unread] = replies[scriptReply.get(uid)!] as [number[], string[], string[]];
+    const [seqs, nodes, unread] = perUser[u++]!;
     const pending: MessageView[] = [];
     list.forEach(({ stored }, i) => {
       const seq = seqs[i] ?? 0;
@@ -73,7 +97,8 @@ export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEven
       result.applied++;
       if (!stored.counted) return;
       result.pending++;
-      pending.push(toView(stored, seq, 'pending', 'fast'));
+      // Views are for the push: most users are offline and need none.
+      if (nodes.length > 0) pending.push(toView(stored, seq, 'pending', 'fast'));
     });
     result.byUser.set(uid, { pending, nodes, unread: unread.length > 0 ? toCounts(uid, unread) : undefined });
   }
