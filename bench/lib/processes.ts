@@ -1,0 +1,241 @@
+// The processes of a self-contained run: a private redis-server and the PMQ service,
+// each on a free port, stopped at the end. Never the Redis on 6379: that one may
+// hold somebody's data, and its load would blur the figures.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Child {
+  pid: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => done(port));
+    });
+  });
+}
+
+export function makeTempDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'pmq-bench-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(500, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (chunk) => finish(chunk[0] === 0x2b));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends `signal`, then SIGKILL if the process has not gone after `graceMs`. */
+function stopProcess(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+    child.kill(signal);
+  });
+}
+
+/** Persistence off: the bench measures PMQ and Redis' memory work, not the disk of this box. */
+export async function startRedis(dir: string): Promise<Child & { url: string; port: number }> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--dir', dir,
+      '--save', '',
+      '--appendonly', 'no',
+      '--maxmemory-policy', 'noeviction',
+      '--logfile', join(dir, 'redis-server.log'),
+    ],
+    { stdio: 'ignore' },
+  );
+  await new Promise<void>((done, fail) => {
+    child.once('spawn', () => done());
+    child.once('error', (err) => fail(new Error(`cannot start redis-server (${err.message}): install it, e.g. apt-get install redis-server`)));
+  });
+  for (let i = 0; !(await answersPing(port)); i++) {
+    if (i > 100 || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server on port ${port} did not start; see ${join(dir, 'redis-server.log')}`);
+    }
+    await sleep(50);
+  }
+  return { pid: child.pid!, process: child, url: `redis://127.0.0.1:${port}`, port, stop: () => stopProcess(child, 'SIGKILL', 0) };
+}
+
+function newestMtime(path: string, match: (name: string) => boolean): number {
+  let newest = 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return match(path) ? st.mtimeMs : 0;
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name), match));
+  return newest;
+}
+
+/**
+ * Builds dist/ when a source is newer than its entry point: a bench of yesterday's
+ * build would measure code that is no longer there.
+ */
+export function ensureBuilt(log: (line: string) => void): void {
+  const entry = join(ROOT, 'dist', 'src', 'cli.js');
+  const sources = Math.max(
+    newestMtime(join(ROOT, 'src'), (f) => /\.(ts|lua)$/.test(f)),
+    newestMtime(join(ROOT, 'workers'), (f) => f.endsWith('.ts')),
+    ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((f) => (existsSync(join(ROOT, f)) ? statSync(join(ROOT, f)).mtimeMs : 0)),
+  );
+  if (existsSync(entry) && statSync(entry).mtimeMs >= sources) return;
+  log('dist/ is missing or older than src/: npm run build');
+  // The build's chatter goes to stderr: stdout carries only the JSON result.
+  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  if (r.status !== 0) throw new Error('npm run build failed (try --service tsx to run src/ directly)');
+}
+
+export interface ServiceChild extends Child {
+  role: 'all' | 'api' | 'worker';
+  /** Undefined for a role without HTTP (worker). */
+  url: string | undefined;
+  logFile: string;
+}
+
+/**
+ * Starts `pmq <role>` and waits for /readyz where the role serves HTTP. A `worker`
+ * has no port: the caller waits for it to show up as a BullMQ worker instead.
+ */
+export async function startService(opts: {
+  role: 'all' | 'api' | 'worker';
+  mode: 'dist' | 'tsx';
+  nodeArgs: string[];
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+}): Promise<ServiceChild> {
+  const port = opts.role === 'worker' ? 0 : await freePort();
+  const entry = opts.mode === 'dist' ? ['dist/src/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
+  const out = openSync(opts.logFile, 'a');
+  // Spawned straight as node (not through npm) so that its pid is the service's
+  // own and /proc/<pid>/stat is its CPU time.
+  const child = spawn(process.execPath, [...opts.nodeArgs, ...entry, opts.role], {
+    cwd: ROOT,
+    env: { ...opts.env, PORT: String(port) },
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  await new Promise<void>((done, fail) => {
+    child.once('spawn', () => done());
+    child.once('error', fail);
+  });
+  const url = opts.role === 'worker' ? undefined : `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (url !== undefined) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the PMQ service exited (${child.exitCode ?? child.signalCode}) while starting:\n${tail(opts.logFile)}`);
+    }
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the PMQ service was not ready within 60 s:\n${tail(opts.logFile)}`);
+    }
+    await sleep(100);
+  }
+  // SIGTERM first: the service drains its workers and, under --cpu-prof, writes the profile.
+  return { pid: child.pid!, process: child, role: opts.role, url, logFile: opts.logFile, stop: () => stopProcess(child, 'SIGTERM', 15_000) };
+}
+
+export function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+const CLOCK_TICKS = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isInteger(n) && n > 0 ? n : 100;
+})();
+
+/** User + system CPU seconds of a process so far, from /proc (Linux); undefined elsewhere. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields after its ")" do not.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy and total core-seconds of the whole machine so far, from /proc/stat. */
+export function machineCpuSeconds(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const [, ...nums] = line.trim().split(/\s+/);
+    const v = nums.map(Number);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until the machine was idle (under `maxBusyPercent` of one core) for one
+ * second, or `timeoutS` passed; returns the busy share last seen. On a shared box
+ * somebody's test run would otherwise be measured along with PMQ.
+ */
+export async function waitForIdleMachine(timeoutS: number, maxBusyPercent = 20): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const a = machineCpuSeconds();
+    await sleep(1000);
+    const b = machineCpuSeconds();
+    if (!a || !b) return undefined;
+    const busy = (100 * (b.busy - a.busy)) / Math.max(0.001, (b.total - a.total) / cpuCount());
+    if (busy <= maxBusyPercent || Date.now() >= deadline) return Math.round(busy);
+  }
+}
+
+function cpuCount(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** The commit the service was built from, and whether src/ or workers/ differ from it. */
+export function gitState(): { commit: string | null; dirty: boolean | null } {
+  const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (rev.status !== 0) return { commit: null, dirty: null };
+  const st = spawnSync('git', ['status', '--porcelain', '--', 'src', 'workers', 'package.json'], { cwd: ROOT, encoding: 'utf8' });
+  return { commit: rev.stdout.trim(), dirty: st.status === 0 ? st.stdout.trim() !== '' : null };
+}
