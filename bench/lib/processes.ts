@@ -3,10 +3,10 @@
 // hold somebody's data, and its load would blur the figures.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, startRedisServer } from '../../test/helpers/redis-server.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -16,34 +16,9 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => done(port));
-    });
-  });
-}
-
 export function makeTempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'pmq-bench-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const finish = (ok: boolean) => {
-      socket.destroy();
-      done(ok);
-    };
-    socket.setTimeout(500, () => finish(false));
-    socket.once('error', () => finish(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (chunk) => finish(chunk[0] === 0x2b));
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,34 +36,13 @@ function stopProcess(child: ChildProcess, signal: NodeJS.Signals, graceMs: numbe
   });
 }
 
-/** Persistence off: the bench measures PMQ and Redis' memory work, not the disk of this box. */
+/**
+ * The tests' private redis-server (free port, persistence off: the bench measures
+ * PMQ and Redis' memory work, not the disk of this box).
+ */
 export async function startRedis(dir: string): Promise<Child & { url: string; port: number }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', dir,
-      '--save', '',
-      '--appendonly', 'no',
-      '--maxmemory-policy', 'noeviction',
-      '--logfile', join(dir, 'redis-server.log'),
-    ],
-    { stdio: 'ignore' },
-  );
-  await new Promise<void>((done, fail) => {
-    child.once('spawn', () => done());
-    child.once('error', (err) => fail(new Error(`cannot start redis-server (${err.message}): install it, e.g. apt-get install redis-server`)));
-  });
-  for (let i = 0; !(await answersPing(port)); i++) {
-    if (i > 100 || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server on port ${port} did not start; see ${join(dir, 'redis-server.log')}`);
-    }
-    await sleep(50);
-  }
-  return { pid: child.pid!, process: child, url: `redis://127.0.0.1:${port}`, port, stop: () => stopProcess(child, 'SIGKILL', 0) };
+  const redis = await startRedisServer({ dir });
+  return { pid: redis.process.pid!, process: redis.process, url: redis.url, port: redis.port, stop: redis.stop };
 }
 
 function newestMtime(path: string, match: (name: string) => boolean): number {

@@ -41,17 +41,7 @@ export type ClientFrame = z.infer<typeof clientFrame>;
 export const CLIENT_FRAME_TYPES = new Set(['auth', 'ack', 'read', 'pull', 'ping']);
 
 /** A message as pushed: the feed's view without its state and tier. */
-export interface MessageFrame {
-  type: 'message';
-  id: string;
-  seq: number;
-  category: string;
-  from: string | null;
-  title: string | null;
-  body: string | null;
-  data: Record<string, unknown> | null;
-  created_at: string;
-}
+export type MessageFrame = { type: 'message' } & Omit<MessageView, 'state' | 'tier'>;
 
 export function messageFrame(m: MessageView): MessageFrame {
   return {
