@@ -14,8 +14,11 @@ export interface UserDelivery {
 }
 
 export type NodeMessage =
-  /** Messages for users on this node (new, redelivered, or drained from a tier). */
-  | { type: 'deliver'; users: UserDelivery[] }
+  /**
+   * Messages for users on this node (new, redelivered, or drained from a tier);
+   * `sent_at`: when it was published (ms), for the push latency metric.
+   */
+  | { type: 'deliver'; users: UserDelivery[]; sent_at: number }
   /** Counts changed (a read on another device or over HTTP). */
   | { type: 'unread'; users: { uid: string; unread: Pick<UnreadCounts, 'total' | 'counts'> }[] };
 

@@ -272,6 +272,7 @@ export class Gateway {
         for (const u of m.users) {
           write(u.uid, () => [...u.messages.map((f) => JSON.stringify(f)), ...(u.unread ? [unreadFrame(u.unread)] : [])]);
         }
+        this.ctx.metrics.pushLatency.observe({ stage: 'publish_to_socket' }, Math.max(0, Date.now() - m.sent_at) / 1000);
         return;
       case 'unread':
         for (const u of m.users) write(u.uid, () => [unreadFrame(u.unread)]);

@@ -67,7 +67,8 @@ export class Publisher {
       };
       for (const node of d.nodes) push(byNode, node, entry);
     }
-    await this.publish(byNode, (users) => ({ type: 'deliver', users }));
+    const sentAt = Date.now();
+    await this.publish(byNode, (users) => ({ type: 'deliver', users, sent_at: sentAt }));
     return online;
   }
 
