@@ -70,6 +70,10 @@ async function main(): Promise<void> {
         // e.g. PMQ_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the service
         nodeArgs: (process.env.PMQ_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
         env: {
+          // The service's own settings pass through (PMQ_REDELIVER_MAX=0 ...).
+          ...Object.fromEntries(
+            Object.entries(process.env).filter(([k]) => k.startsWith('PMQ_') && !/^PMQ_(BENCH_|URL$|API_KEY$)/.test(k)),
+          ),
           PATH: process.env.PATH,
           REDIS_URL: redis.url,
           PMQ_API_KEYS: API_KEY,

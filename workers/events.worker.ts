@@ -27,7 +27,7 @@ export function eventsProcessor(ctx: Context) {
       // Events of one POST share accepted_at; the oldest of the job is the worst case.
       const acceptedAt = Math.min(...job.data.events.map((e) => e.accepted_at));
       ctx.metrics.pushLatency.observe({ stage: 'accepted_to_publish' }, Math.max(0, ctx.clock.now() - acceptedAt) / 1000);
-      await scheduleRedelivery(ctx.queues.fast, online, ctx.config.ackTimeoutMs);
+      if (ctx.config.redeliverMax > 0) await scheduleRedelivery(ctx.queues.fast, online, ctx.config.ackTimeoutMs);
     }
     ctx.metrics.deliveries.inc(online.size);
     return { applied: result.applied, duplicates: result.duplicates, pushed: online.size };

@@ -256,7 +256,7 @@ export class Gateway {
     conn.send([hello, ...fast.map((m) => JSON.stringify(messageFrame(m)))]);
     const fastFull = fast.length === config.pageSize;
     if (fastFull || delayedCount > 0) await scheduleDrain(queues.delayed, uid, fastFull ? fast.at(-1)!.seq : -1);
-    if (fast.length > 0) await scheduleRedelivery(queues.fast, [uid], config.ackTimeoutMs);
+    if (fast.length > 0 && config.redeliverMax > 0) await scheduleRedelivery(queues.fast, [uid], config.ackTimeoutMs);
   }
 
   private onNodeMessage(m: NodeMessage): void {
