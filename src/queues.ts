@@ -8,8 +8,6 @@ export const QUEUE = {
   events: 'events',
   /** tier moves, purges, node sweeps, enqueued by cron -> workers/maintenance.worker.ts */
   maintenance: 'maintenance',
-  /** redelivery of pushed fast-tier messages not acked in time -> workers/fast.worker.ts */
-  fast: 'fast',
   /** the drain of a user's backlog on login -> workers/delayed.worker.ts */
   delayed: 'delayed',
 } as const;
@@ -24,12 +22,6 @@ export interface MaintenanceJob {
   task: MaintenanceTask;
 }
 
-export interface FastJob {
-  uid: string;
-  /** 1 for the first redelivery, and so on up to PMQ_REDELIVER_MAX. */
-  attempt: number;
-}
-
 export interface DelayedJob {
   uid: string;
   /**
@@ -39,9 +31,8 @@ export interface DelayedJob {
   fastAfter: number;
 }
 
-/** One redelivery job per user at a time; one drain per user at a time. */
+/** One drain per user at a time. */
 export const dedupId = {
-  fast: (uid: string) => `fast:${uid}`,
   delayed: (uid: string) => `drain:${uid}`,
 };
 
@@ -75,8 +66,8 @@ const maintenanceJobOptions: DefaultJobOptions = {
   removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
 };
 
-// Redelivery and drains are best effort on top of what stays pending: a user who
-// misses them gets the messages at the next login or pull.
+// Drains are best effort on top of what stays pending: a user who misses one gets
+// the messages at the next login or pull.
 const pushJobOptions: DefaultJobOptions = {
   attempts: 3,
   backoff: { type: CAPPED_BACKOFF },
@@ -87,7 +78,6 @@ const pushJobOptions: DefaultJobOptions = {
 export interface Queues {
   events: Queue<EventsJob>;
   maintenance: Queue<MaintenanceJob>;
-  fast: Queue<FastJob>;
   delayed: Queue<DelayedJob>;
   close(): Promise<void>;
 }
@@ -103,15 +93,13 @@ export function createQueues(
     prefix,
     defaultJobOptions: maintenanceJobOptions,
   });
-  const fast = new Queue<FastJob>(QUEUE.fast, { connection, prefix, defaultJobOptions: pushJobOptions });
   const delayed = new Queue<DelayedJob>(QUEUE.delayed, { connection, prefix, defaultJobOptions: pushJobOptions });
-  const all = [events, maintenance, fast, delayed];
+  const all = [events, maintenance, delayed];
   // Without a listener BullMQ prints every connection error to stderr.
   for (const q of all) q.on('error', (err) => onError(q.name, err));
   return {
     events,
     maintenance,
-    fast,
     delayed,
     close: async () => {
       await Promise.all(all.map((q) => q.close()));
@@ -139,16 +127,6 @@ export async function enqueueEvents(queue: Queue<EventsJob>, events: AcceptedEve
     jobs.push({ name: 'apply', data: { events: part }, opts: { jobId: chunkJobId(part) } });
   }
   await queue.addBulk(jobs);
-}
-
-/** After a push to online users: a redelivery check per user in `delayMs` (one at a time). */
-export async function scheduleRedelivery(queue: Queue<FastJob>, uids: Iterable<string>, delayMs: number, attempt = 1): Promise<void> {
-  const jobs = [...uids].map((uid) => ({
-    name: 'redeliver',
-    data: { uid, attempt },
-    opts: { delay: delayMs, deduplication: { id: dedupId.fast(uid) } },
-  }));
-  if (jobs.length > 0) await queue.addBulk(jobs);
 }
 
 /** At login: drain what the gateway did not send at once (one drain per user at a time). */

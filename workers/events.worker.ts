@@ -4,7 +4,8 @@
 import type { Job } from 'bullmq';
 import type { Context } from '../src/context.js';
 import type { LocatedDelivery } from '../src/push/publisher.js';
-import { scheduleRedelivery, type EventsJob } from '../src/queues.js';
+import type { EventsJob } from '../src/queues.js';
+import { scheduleRedelivery } from '../src/push/redelivery.js';
 import { applyEvents } from '../src/store/apply-events.js';
 
 export function eventsProcessor(ctx: Context) {
@@ -27,7 +28,7 @@ export function eventsProcessor(ctx: Context) {
       // Events of one POST share accepted_at; the oldest of the job is the worst case.
       const acceptedAt = Math.min(...job.data.events.map((e) => e.accepted_at));
       ctx.metrics.pushLatency.observe({ stage: 'accepted_to_publish' }, Math.max(0, ctx.clock.now() - acceptedAt) / 1000);
-      if (ctx.config.redeliverMax > 0) await scheduleRedelivery(ctx.queues.fast, online, ctx.config.ackTimeoutMs);
+      if (ctx.config.redeliverMax > 0) await scheduleRedelivery(ctx.redis, ctx.keys, online, ctx.config.ackTimeoutMs);
     }
     ctx.metrics.deliveries.inc(online.size);
     return { applied: result.applied, duplicates: result.duplicates, pushed: online.size };

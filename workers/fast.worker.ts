@@ -1,27 +1,70 @@
-// The `fast` processor: a user's pushed fast-tier messages that are still not
-// acked after the ack timeout are pushed again, with backoff (the timeout
-// doubled at each attempt), up to PMQ_REDELIVER_MAX attempts. What is still
-// pending then waits for the next login or pull.
-import type { Job } from 'bullmq';
+// Redelivery of the fast tier: a pushed message that is not acked within the
+// ack timeout is pushed again, the wait doubling each time, up to
+// PMQ_REDELIVER_MAX times; what is still pending then waits for the next login
+// or pull.
+//
+// Not a BullMQ job per pushed user: that cost a third of the push path (see
+// docs/performance.md). A push puts its users in a Redis schedule (uid -> due
+// time); every worker process sweeps the due ones every moment, claiming them
+// atomically so that two workers never take the same user.
 import type { Context } from '../src/context.js';
-import { dedupId, scheduleRedelivery, type FastJob } from '../src/queues.js';
-import { pendingPage } from '../src/store/pending.js';
+import { scripts } from '../src/redis/scripts.js';
+import { pendingPages } from '../src/store/pending.js';
+import { pipelineResults } from '../src/store/pipeline.js';
 
-export function fastProcessor(ctx: Context) {
-  return async (job: Job<FastJob>): Promise<{ redelivered: number }> => {
-    const { uid, attempt } = job.data;
-    const { config, queues } = ctx;
-    const pending = await pendingPage(ctx.redis, ctx.keys, uid, 'fast', 0, config.pageSize);
-    if (pending.length === 0 || attempt > config.redeliverMax) return { redelivered: 0 };
-    const online = await ctx.publisher.deliver([{ uid, messages: pending, withUnread: false }]);
-    if (online.size === 0) return { redelivered: 0 };
-    ctx.metrics.redeliveries.inc(pending.length);
-    if (attempt < config.redeliverMax) {
-      // This job holds the user's deduplication id until it completes: release it
-      // so that the next attempt can be scheduled.
-      await queues.fast.removeDeduplicationKey(dedupId.fast(uid));
-      await scheduleRedelivery(queues.fast, [uid], config.ackTimeoutMs * 2 ** attempt, attempt + 1);
+/** Users claimed per round, and rounds per sweep: what is left waits for the next sweep. */
+const CLAIM = 500;
+const ROUNDS = 10;
+
+export class RedeliverySweep {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(private readonly ctx: Context) {}
+
+  start(): void {
+    // Often enough that a redelivery is at most half an ack timeout late.
+    const every = Math.min(1000, Math.max(50, Math.floor(this.ctx.config.ackTimeoutMs / 2)));
+    this.timer = setInterval(() => {
+      this.running = this.running
+        .then(() => this.sweep())
+        .then(
+          () => undefined,
+          (err: Error) => this.ctx.logger.warn({ err: err.message }, 'redelivery sweep failed'),
+        );
+    }, every);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One sweep: claim due users, push again what they still have pending. */
+  async sweep(): Promise<number> {
+    const { redis, keys, config, publisher, metrics } = this.ctx;
+    let redelivered = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const flat = await scripts.claimRedeliveries(redis, keys, Date.now(), CLAIM, config.ackTimeoutMs, config.redeliverMax);
+      const claimed: { uid: string; nextAt: number }[] = [];
+      for (let i = 0; i + 2 < flat.length; i += 3) claimed.push({ uid: String(flat[i]), nextAt: Number(flat[i + 2]) });
+      if (claimed.length === 0) break;
+
+      const pages = await pendingPages(redis, keys, claimed.map((c) => c.uid), 'fast', 0, config.pageSize);
+      const withPending = claimed.map((c, i) => ({ ...c, messages: pages[i]! })).filter((c) => c.messages.length > 0);
+      const online = await publisher.deliver(withPending.map((c) => ({ uid: c.uid, messages: c.messages, withUnread: false })));
+      for (const c of withPending) if (online.has(c.uid)) redelivered += c.messages.length;
+
+      // Nothing pending, or gone offline: off the schedule (unless pushed again since).
+      const done = claimed.filter((c) => c.nextAt >= 0 && !online.has(c.uid));
+      if (done.length > 0) {
+        const p = redis.pipeline();
+        for (const c of done) void scripts.releaseRedelivery(p, keys, c.uid, c.nextAt);
+        await pipelineResults(p);
+      }
+      if (claimed.length < CLAIM) break;
     }
-    return { redelivered: pending.length };
-  };
+    metrics.redeliveries.inc(redelivered);
+    return redelivered;
+  }
 }

@@ -1,11 +1,12 @@
-// Starts the BullMQ workers of this process (the `worker` role).
+// Starts the BullMQ workers of this process (the `worker` role), and its
+// redelivery sweep.
 import { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
 import { createRedis } from '../src/redis/connection.js';
 import { QUEUE, cappedBackoff } from '../src/queues.js';
 import { delayedProcessor } from './delayed.worker.js';
 import { eventsProcessor } from './events.worker.js';
-import { fastProcessor } from './fast.worker.js';
+import { RedeliverySweep } from './fast.worker.js';
 import { maintenanceProcessor } from './maintenance.worker.js';
 
 export interface Workers {
@@ -34,7 +35,6 @@ export function startWorkers(ctx: Context): Workers {
   const workers = [
     new Worker(QUEUE.events, eventsProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),
     new Worker(QUEUE.maintenance, maintenanceProcessor(workerCtx), { ...common, concurrency: 1 }),
-    new Worker(QUEUE.fast, fastProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),
     new Worker(QUEUE.delayed, delayedProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),
   ];
   for (const w of workers) {
@@ -46,8 +46,11 @@ export function startWorkers(ctx: Context): Workers {
       }
     });
   }
+  const redelivery = new RedeliverySweep(workerCtx);
+  redelivery.start();
   return {
     close: async () => {
+      await redelivery.stop();
       await Promise.all(workers.map((w) => w.close()));
       await connection.quit().catch(() => connection.disconnect());
       await storeRedis.quit().catch(() => storeRedis.disconnect());

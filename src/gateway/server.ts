@@ -10,7 +10,8 @@ import { TokenExpiredError, UnauthorizedError } from '../api/errors.js';
 import type { Context } from '../context.js';
 import { categoryList } from '../events/read-schema.js';
 import type { Publisher } from '../push/publisher.js';
-import { scheduleDrain, scheduleRedelivery } from '../queues.js';
+import { scheduleDrain } from '../queues.js';
+import { scheduleRedelivery } from '../push/redelivery.js';
 import { createRedis } from '../redis/connection.js';
 import { ackThrough, pendingPage } from '../store/pending.js';
 import { getUnread, markRead } from '../store/unread.js';
@@ -256,7 +257,7 @@ export class Gateway {
     conn.send([hello, ...fast.map((m) => JSON.stringify(messageFrame(m)))]);
     const fastFull = fast.length === config.pageSize;
     if (fastFull || delayedCount > 0) await scheduleDrain(queues.delayed, uid, fastFull ? fast.at(-1)!.seq : -1);
-    if (fast.length > 0 && config.redeliverMax > 0) await scheduleRedelivery(queues.fast, [uid], config.ackTimeoutMs);
+    if (fast.length > 0 && config.redeliverMax > 0) await scheduleRedelivery(redis, keys, [uid], config.ackTimeoutMs);
   }
 
   private onNodeMessage(m: NodeMessage): void {

@@ -88,6 +88,16 @@ export class Keys {
     return `${this.prefix}:auth:${tokenHash}`;
   }
 
+  /** zset uid -> time (ms) of the user's next redelivery check (see workers/fast.worker.ts) */
+  get redeliverDue(): string {
+    return `${this.prefix}:{redeliver}:due`;
+  }
+
+  /** hash uid -> redelivery checks done since the last push */
+  get redeliverAttempts(): string {
+    return `${this.prefix}:{redeliver}:attempts`;
+  }
+
   /** BullMQ's prefix: one hash tag, so that each queue's keys share a slot under Cluster */
   get queuePrefix(): string {
     return `{${this.prefix}}`;

@@ -4,7 +4,7 @@
 // KEYS and ARGV.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { UserKeys } from './keys.js';
+import type { Keys, UserKeys } from './keys.js';
 
 const luaDir = new URL('./lua/', import.meta.url);
 
@@ -104,4 +104,12 @@ export const scripts = {
   /** See ack-through-4.lua. Reply: { removed from fast, removed from delayed, recovered 1/0 }. */
   ackThrough: (r: Runner, k: UserKeys, since: number, max: number) =>
     run<[number, number, number]>(r, 'ackThrough', [k.fast, k.delayed, k.feed, k.seq], [since, max]),
+
+  /** See claim-redeliveries-2.lua. Reply: three entries per user: uid, attempt, next check or -1. */
+  claimRedeliveries: (r: Runner, keys: Keys, now: number, limit: number, waitMs: number, maxAttempts: number) =>
+    run<(string | number)[]>(r, 'claimRedeliveries', [keys.redeliverDue, keys.redeliverAttempts], [now, limit, waitMs, maxAttempts]),
+
+  /** See release-redelivery-2.lua. Reply: 1 when taken off the schedule. */
+  releaseRedelivery: (r: Runner, keys: Keys, uid: string, scheduledAt: number) =>
+    run<number>(r, 'releaseRedelivery', [keys.redeliverDue, keys.redeliverAttempts], [uid, scheduledAt]),
 };

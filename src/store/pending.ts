@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { toView, type MessageView, type StoredMessage } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
+import { pipelineResults } from './pipeline.js';
 
 /** Acks one user's messages; returns how many left each tier (for the tallies). */
 export async function ackMessages(
@@ -27,13 +28,32 @@ export async function pendingPage(
   afterSeq: number,
   limit: number,
 ): Promise<MessageView[]> {
-  const k = keys.user(uid);
-  const flat = await scripts.pendingPage(redis, tier === 'fast' ? k.fast : k.delayed, k, afterSeq, limit);
-  const out: MessageView[] = [];
-  for (let i = 0; i + 2 < flat.length; i += 3) {
-    out.push(toView(JSON.parse(flat[i + 2]!) as StoredMessage, Number(flat[i + 1]), 'pending', tier));
+  const [page] = await pendingPages(redis, keys, [uid], tier, afterSeq, limit);
+  return page!;
+}
+
+/** The first pages of several users in one round trip. */
+export async function pendingPages(
+  redis: Redis,
+  keys: Keys,
+  uids: string[],
+  tier: PendingTier,
+  afterSeq: number,
+  limit: number,
+): Promise<MessageView[][]> {
+  const pipeline = redis.pipeline();
+  for (const uid of uids) {
+    const k = keys.user(uid);
+    void scripts.pendingPage(pipeline, tier === 'fast' ? k.fast : k.delayed, k, afterSeq, limit);
   }
-  return out;
+  const replies = (await pipelineResults(pipeline)) as string[][];
+  return replies.map((flat) => {
+    const out: MessageView[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      out.push(toView(JSON.parse(flat[i + 2]!) as StoredMessage, Number(flat[i + 1]), 'pending', tier));
+    }
+    return out;
+  });
 }
 
 /**
