@@ -1,0 +1,50 @@
+// Redelivery: an unacked push comes again, a bounded number of times, with the
+// wait doubling; then it stays pending for the next login.
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, waitFor, type TestService } from '../helpers/service.js';
+import { mintToken, wsUrl } from '../helpers/ws-client.js';
+
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService({ roles: ['api', 'gateway', 'worker'], env: { PMQ_ACK_TIMEOUT_MS: '200', PMQ_REDELIVER_MAX: '2' } });
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+describe('redelivery', () => {
+  it('pushes an unacked message again PMQ_REDELIVER_MAX times, then stops; it stays pending', async () => {
+    const ws = new WebSocket(`${wsUrl(t)}?token=${await mintToken(t, 'rd1')}`);
+    const at: number[] = [];
+    ws.on('message', (d) => {
+      if (d.toString().startsWith('{"type":"message"')) at.push(Date.now());
+    });
+    await new Promise((r) => ws.once('message', r)); // hello
+    await t.http('POST', '/v1/events', { body: { id: 'rd-1', type: 'notice', to: 'rd1' } });
+    await waitFor(() => at.length === 3, 10_000, 'the push and two redeliveries');
+    // Waits of about 200 and 400 ms (the sweep runs every 100 ms): doubling.
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(150);
+    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(350);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(at).toHaveLength(3);
+    const feed = (await t.http('GET', '/v1/users/rd1/messages')).body.messages;
+    expect(feed[0]).toMatchObject({ id: 'rd-1', state: 'pending', tier: 'fast' });
+    expect(await t.service.ctx.redis.zscore(t.service.ctx.keys.redeliverDue, 'rd1')).toBeNull();
+    ws.close();
+  });
+
+  it('takes a user who acked off the schedule', async () => {
+    const ws = new WebSocket(`${wsUrl(t)}?token=${await mintToken(t, 'rd2')}`);
+    ws.on('message', (d) => {
+      const f = JSON.parse(d.toString()) as { type: string; id?: string };
+      if (f.type === 'message') ws.send(JSON.stringify({ type: 'ack', ids: [f.id] }));
+    });
+    await new Promise((r) => ws.once('message', r));
+    await t.http('POST', '/v1/events', { body: { id: 'rd-2', type: 'notice', to: 'rd2' } });
+    const { redis, keys } = t.service.ctx;
+    await waitFor(async () => (await redis.zscore(keys.redeliverDue, 'rd2')) !== null, 5000, 'scheduled');
+    await waitFor(async () => (await redis.zscore(keys.redeliverDue, 'rd2')) === null, 5000, 'taken off after the ack');
+    ws.close();
+  });
+});
