@@ -1,6 +1,7 @@
 // The load: batches of events, serialised before the clock starts, POSTed with a
 // fixed number in flight over keep-alive connections.
 import { Agent, request } from 'node:http';
+import { seededRandom } from '../../test/helpers/unread-model.js';
 
 export interface Workload {
   /** The recipients, `<prefix>u<n>`: the completion check sums their unread hashes. */
@@ -11,18 +12,6 @@ export interface Workload {
   events: number;
 }
 
-/** mulberry32: a seeded generator, so that a seed names one exact spread of recipients. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Every event has an id of its own and a sender other than its recipient, so each
  * one must add exactly one to an unread count: the check at the end rests on that.
@@ -31,7 +20,8 @@ function random(seed: number): () => number {
  */
 export function buildWorkload(prefix: string, events: number, batch: number, userCount: number, seed: number): Workload {
   const users = Array.from({ length: userCount }, (_, i) => `${prefix}u${i}`);
-  const pick = random(seed);
+  // A seed names one exact spread of recipients.
+  const pick = seededRandom(seed);
   const createdAt = Date.now();
   const bodies: Buffer[] = [];
   const counts: number[] = [];
