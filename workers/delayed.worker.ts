@@ -19,7 +19,7 @@ export function delayedProcessor(ctx: Context) {
       for (;;) {
         const page = await pendingPage(ctx.redis, ctx.keys, uid, tier, after, ctx.config.pageSize);
         if (page.length === 0) break;
-        const online = await ctx.publisher.deliver([{ uid, messages: page, withUnread: false }]);
+        const online = await ctx.publisher.deliver([{ uid, messages: page }]);
         if (online.size === 0) return { drained };
         drained += page.length;
         after = page.at(-1)!.seq;

@@ -52,7 +52,7 @@ export class RedeliverySweep {
 
       const pages = await pendingPages(redis, keys, claimed.map((c) => c.uid), 'fast', 0, config.pageSize);
       const withPending = claimed.map((c, i) => ({ ...c, messages: pages[i]! })).filter((c) => c.messages.length > 0);
-      const online = await publisher.deliver(withPending.map((c) => ({ uid: c.uid, messages: c.messages, withUnread: false })));
+      const online = await publisher.deliver(withPending.map((c) => ({ uid: c.uid, messages: c.messages })));
       for (const c of withPending) if (online.has(c.uid)) redelivered += c.messages.length;
 
       // Nothing pending, or gone offline: off the schedule (unless pushed again since).

@@ -1,7 +1,7 @@
 // Sends updates to the gateway nodes that hold the users concerned: looks up the
 // registry ({u}:nodes), groups by node, and publishes one message per node.
-// Used by the events worker (new messages), the fast and delayed workers
-// (redelivery, drains) and reads (counts), from any process.
+// Used by the events worker (new messages, nodes known from the apply step), the
+// redelivery sweep and the drains (nodes looked up here), and reads (counts).
 import type { Redis } from 'ioredis';
 import type { MessageView } from '../events/stored-message.js';
 import { messageFrame } from '../gateway/frames.js';
@@ -9,13 +9,11 @@ import type { NodeMessage, UserDelivery } from '../gateway/node-channel.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
 import { pipelineResults } from '../store/pipeline.js';
-import { toCounts, type UnreadCounts } from '../store/unread.js';
+import type { UnreadCounts } from '../store/unread.js';
 
 export interface Delivery {
   uid: string;
   messages: MessageView[];
-  /** Send the user's counts along (new messages changed them). */
-  withUnread: boolean;
 }
 
 /** A delivery whose user's nodes (and counts) are known already. */
@@ -33,24 +31,16 @@ export class Publisher {
     private readonly logger: Logger,
   ) {}
 
-  /** Delivers to every node of each user; resolves to the uids that were online. */
+  /**
+   * Delivers messages whose counts did not change (redeliveries, drains) to every
+   * node of each user; resolves to the uids that were online.
+   */
   async deliver(deliveries: Delivery[]): Promise<Set<string>> {
     if (deliveries.length === 0) return new Set();
     const pipeline = this.redis.pipeline();
-    for (const d of deliveries) {
-      const k = this.keys.user(d.uid);
-      pipeline.hkeys(k.nodes);
-      if (d.withUnread) pipeline.hgetall(k.unread);
-    }
-    const replies = await pipelineResults(pipeline);
-    const located: LocatedDelivery[] = [];
-    let r = 0;
-    for (const d of deliveries) {
-      const nodes = replies[r++] as string[];
-      const unread = d.withUnread ? (replies[r++] as Record<string, string>) : undefined;
-      located.push({ uid: d.uid, messages: d.messages, nodes, ...(unread && { unread: counts(d.uid, unread) }) });
-    }
-    return this.send(located);
+    for (const d of deliveries) pipeline.hkeys(this.keys.user(d.uid).nodes);
+    const nodes = (await pipelineResults(pipeline)) as string[][];
+    return this.send(deliveries.map((d, i) => ({ uid: d.uid, messages: d.messages, nodes: nodes[i]! })));
   }
 
   /** Delivers where the nodes are known; resolves to the uids that were online. */
@@ -105,9 +95,4 @@ function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
-}
-
-function counts(uid: string, flat: Record<string, string>): Pick<UnreadCounts, 'total' | 'counts'> {
-  const { total, counts: c } = toCounts(uid, Object.entries(flat).flat());
-  return { total, counts: c };
 }
