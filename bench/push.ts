@@ -18,7 +18,8 @@ import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SignJWT } from 'jose';
+import { Authenticator } from '../src/api/auth.js';
+import { systemClock } from '../src/events/clock.js';
 import WebSocket from 'ws';
 import { ensureBuilt, makeTempDir, processCpuSeconds, startRedis, startService, type Child } from './lib/processes.js';
 import { percentile, round } from './lib/report.js';
@@ -152,15 +153,10 @@ function event(id: string, to: string) {
   return { id, type: 'notice', to, title: 'bench', data: { t: Date.now() } };
 }
 
+/** A user token as POST /v1/tokens mints it, signed here with the service's secret. */
+const minter = new Authenticator([], SECRET, systemClock);
 async function token(uid: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ kind: 'user' })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuer('pmq')
-    .setSubject(uid)
-    .setIssuedAt(now)
-    .setExpirationTime(now + 3600)
-    .sign(new TextEncoder().encode(SECRET));
+  return (await minter.mint(uid, 3600)).token;
 }
 
 async function connectAll(wsUrl: string, uids: string[]): Promise<Sock[]> {
