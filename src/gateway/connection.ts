@@ -7,12 +7,29 @@ import { fromZodIssue } from '../events/zod-issue.js';
 /** How long a slow consumer's close frame gets to get through before the socket is dropped. */
 const SLOW_CONSUMER_GRACE_MS = 2000;
 
+/** Frames are JSON text, also when they come as Buffers (straight from the node channel). */
+const TEXT = { binary: false } as const;
+
+/** Where a socket keeps its Connection, so that one set of listeners serves all sockets. */
+const CONNECTION = Symbol('pmq.connection');
+type Tagged = WebSocket & { [CONNECTION]?: Connection };
+
+/** Ids for logs, unique within this node (a log line carries the node id too). */
+let lastId = 0;
+
 export interface ConnectionLimits {
   framesPerSecond: number;
   maxBufferBytes: number;
 }
 
 export class Connection {
+  /** The Connection of a socket that has one (every socket of the gateway). */
+  static of(ws: WebSocket): Connection {
+    return (ws as Tagged)[CONNECTION]!;
+  }
+
+  /** A number, not a UUID: a node holds tens of thousands, and V8 keeps a UUID as fifteen pieces. */
+  readonly id = ++lastId;
   /** Set once authenticated. */
   uid: string | undefined;
   /** An auth (by ?token= or frame) has begun: no second one, no auth timeout. */
@@ -27,9 +44,9 @@ export class Connection {
 
   constructor(
     readonly ws: WebSocket,
-    readonly id: string,
     private readonly limits: ConnectionLimits,
   ) {
+    (ws as Tagged)[CONNECTION] = this;
     this.tokens = limits.framesPerSecond * 2;
     this.refilledAt = Date.now();
   }
@@ -39,7 +56,7 @@ export class Connection {
    * (1013): a client that does not read must not grow this node's memory; it
    * reconnects and resumes by seq.
    */
-  send(frames: string[]): boolean {
+  send(frames: readonly (string | Buffer)[]): boolean {
     const ws = this.ws;
     if (ws.readyState !== ws.OPEN) return false;
     if (ws.bufferedAmount > this.limits.maxBufferBytes) {
@@ -51,7 +68,7 @@ export class Connection {
     }
     const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
     socket?.cork();
-    for (const f of frames) ws.send(f);
+    for (const f of frames) ws.send(f, TEXT);
     socket?.uncork();
     return true;
   }

@@ -57,6 +57,11 @@ export function messageFrame(m: MessageView): MessageFrame {
   };
 }
 
+/** The message frame as sent: built once per message, whatever the number of its sockets. */
+export function messageFrameText(m: MessageView): string {
+  return JSON.stringify(messageFrame(m));
+}
+
 export interface Unread {
   total: number;
   counts: Record<string, number>;

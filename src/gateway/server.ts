@@ -1,10 +1,9 @@
 // The `gateway` role: WebSocket upgrades on /ws, authentication, the sockets of
 // this node by user, and what arrives on the node's channel written to them.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Authenticator } from '../api/auth.js';
 import { TokenExpiredError, UnauthorizedError } from '../api/errors.js';
 import type { Context } from '../context.js';
@@ -17,7 +16,7 @@ import { ackThrough, pendingPage } from '../store/pending.js';
 import { getUnread, markRead } from '../store/unread.js';
 import { AckBatcher } from './ack-batcher.js';
 import { Connection } from './connection.js';
-import { CLOSE, helloFrame, messageFrame, unreadFrame, type ClientFrame } from './frames.js';
+import { CLOSE, helloFrame, messageFrameText, unreadFrame, type ClientFrame } from './frames.js';
 import { listenOnNodeChannel, type NodeMessage } from './node-channel.js';
 import { Registry } from './registry.js';
 import { AuthUnavailableError, InvalidTokenError, TokenResolver } from './token-resolver.js';
@@ -27,13 +26,34 @@ export const WS_PATH = '/ws';
 export class Gateway {
   private readonly wss: WebSocketServer;
   private readonly all = new Set<Connection>();
-  private readonly byUser = new Map<string, Set<Connection>>();
+  /** A user's sockets on this node: an array, as most users have one (a Set costs more). */
+  private readonly byUser = new Map<string, Connection[]>();
   private readonly registry: Registry;
   private readonly acks: AckBatcher;
   private readonly resolver: TokenResolver | undefined;
   private subscriber: Redis | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private stopping = false;
+  /**
+   * One set of listeners for every socket (`this` is the socket), not closures
+   * per socket: at tens of thousands of sockets those were a tenth of what the
+   * gateway held per socket.
+   */
+  private readonly listeners = ((gateway: Gateway) => ({
+    message(this: WebSocket, data: RawData, isBinary: boolean) {
+      gateway.onSocketMessage(Connection.of(this), data, isBinary);
+    },
+    pong(this: WebSocket) {
+      const conn = Connection.of(this);
+      conn.alive = true;
+      conn.missed = 0;
+    },
+    close(this: WebSocket) {
+      gateway.onClose(Connection.of(this));
+    },
+    // 'close' follows; 1009 and the like are ws' own
+    error() {},
+  }))(this);
 
   constructor(
     private readonly ctx: Context,
@@ -115,28 +135,16 @@ export class Gateway {
 
   private onConnection(ws: WebSocket, url: URL): void {
     const { config } = this.ctx;
-    const conn = new Connection(ws, randomUUID(), {
+    const conn = new Connection(ws, {
       framesPerSecond: config.wsFramesPerSecond,
       maxBufferBytes: config.wsMaxBufferBytes,
     });
     this.all.add(conn);
-    ws.on('pong', () => {
-      conn.alive = true;
-      conn.missed = 0;
-    });
-    ws.on('error', () => undefined); // 'close' follows; 1009 and the like are ws' own
-    ws.on('close', () => this.onClose(conn));
-    ws.on('message', (data, isBinary) => {
-      conn.alive = true;
-      // Whatever a frame does, it must not throw out of this listener: that would
-      // take the whole node down.
-      try {
-        const frame = conn.parse(data as Buffer, isBinary);
-        if (frame) void this.onFrame(conn, frame).catch((err: Error) => this.onFrameError(conn, err));
-      } catch (err) {
-        this.onFrameError(conn, err as Error);
-      }
-    });
+    const { listeners } = this;
+    ws.on('pong', listeners.pong);
+    ws.on('error', listeners.error);
+    ws.on('close', listeners.close);
+    ws.on('message', listeners.message);
 
     const token = url.searchParams.get('token');
     if (token !== null) {
@@ -150,6 +158,18 @@ export class Gateway {
       if (!conn.authStarted) conn.close(CLOSE.authTimeout, 'no auth frame in time');
     }, config.wsAuthTimeoutMs);
     ws.once('close', () => clearTimeout(timer));
+  }
+
+  private onSocketMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    conn.alive = true;
+    // Whatever a frame does, it must not throw out of this listener: that would
+    // take the whole node down.
+    try {
+      const frame = conn.parse(data, isBinary);
+      if (frame) void this.onFrame(conn, frame).catch((err: Error) => this.onFrameError(conn, err));
+    } catch (err) {
+      this.onFrameError(conn, err as Error);
+    }
   }
 
   private async onFrame(conn: Connection, frame: ClientFrame): Promise<void> {
@@ -186,7 +206,7 @@ export class Gateway {
           pendingPage(redis, keys, uid, 'fast', 0, pageSize),
           pendingPage(redis, keys, uid, 'delayed', 0, pageSize),
         ]);
-        conn.send([...[...delayed, ...fast].map((m) => JSON.stringify(messageFrame(m))), unreadFrame(counts)]);
+        conn.send([...[...delayed, ...fast].map(messageFrameText), unreadFrame(counts)]);
         return;
       }
     }
@@ -211,15 +231,12 @@ export class Gateway {
     const uid = await this.verify(token);
     if (conn.ws.readyState !== conn.ws.OPEN) return;
     conn.uid = uid;
-    let set = this.byUser.get(uid);
-    if (!set) {
-      set = new Set();
-      this.byUser.set(uid, set);
-    }
-    set.add(conn);
+    const conns = this.byUser.get(uid);
+    if (conns) conns.push(conn);
+    else this.byUser.set(uid, [conn]);
     // Registered before the backlog is read: a message applied meanwhile is either
     // in what is read below or pushed here (the client drops a duplicate by id).
-    if (set.size === 1) await this.registry.add(uid);
+    if (!conns) await this.registry.add(uid);
     await this.welcome(conn, uid, since);
   }
 
@@ -254,30 +271,20 @@ export class Gateway {
       unread: { total: counts.total, counts: counts.counts },
       recovered,
     });
-    conn.send([hello, ...fast.map((m) => JSON.stringify(messageFrame(m)))]);
+    conn.send([hello, ...fast.map(messageFrameText)]);
     const fastFull = fast.length === config.pageSize;
     if (fastFull || delayedCount > 0) await scheduleDrain(queues.delayed, uid, fastFull ? fast.at(-1)!.seq : -1);
     if (fast.length > 0 && config.redeliverMax > 0) await scheduleRedelivery(redis, keys, [uid], config.ackTimeoutMs);
   }
 
-  private onNodeMessage(m: NodeMessage): void {
-    // Frames are built once per user, whatever the number of their sockets.
-    const write = (uid: string, frames: () => string[]) => {
-      const conns = this.byUser.get(uid);
-      if (!conns) return;
-      const built = frames();
-      for (const c of conns) c.send(built);
-    };
-    switch (m.type) {
-      case 'deliver':
-        for (const u of m.users) {
-          write(u.uid, () => [...u.messages.map((f) => JSON.stringify(f)), ...(u.unread ? [unreadFrame(u.unread)] : [])]);
-        }
-        this.ctx.metrics.pushLatency.observe({ stage: 'publish_to_socket' }, Math.max(0, Date.now() - m.sent_at) / 1000);
-        return;
-      case 'unread':
-        for (const u of m.users) write(u.uid, () => [unreadFrame(u.unread)]);
-        return;
+  /** Writes each user's frames, as they came, to each of the user's sockets here. */
+  private onNodeMessage(m: NodeMessage<Buffer>): void {
+    for (const u of m.users) {
+      const conns = this.byUser.get(u.uid);
+      if (conns) for (const c of conns) c.send(u.frames);
+    }
+    if (m.type === 'deliver') {
+      this.ctx.metrics.pushLatency.observe({ stage: 'publish_to_socket' }, Math.max(0, Date.now() - m.sent_at) / 1000);
     }
   }
 
@@ -285,10 +292,11 @@ export class Gateway {
     this.all.delete(conn);
     const uid = conn.uid;
     if (uid === undefined) return;
-    const set = this.byUser.get(uid);
-    if (!set) return;
-    set.delete(conn);
-    if (set.size === 0) {
+    const conns = this.byUser.get(uid);
+    const i = conns?.indexOf(conn) ?? -1;
+    if (!conns || i === -1) return;
+    conns.splice(i, 1);
+    if (conns.length === 0) {
       this.byUser.delete(uid);
       // A failure is logged by the registry; it must not become an unhandled rejection.
       if (!this.stopping) void this.registry.remove(uid).catch(() => undefined);

@@ -4,8 +4,8 @@
 // redelivery sweep and the drains (nodes looked up here), and reads (counts).
 import type { Redis } from 'ioredis';
 import type { MessageView } from '../events/stored-message.js';
-import { messageFrame } from '../gateway/frames.js';
-import type { NodeMessage, UserDelivery } from '../gateway/node-channel.js';
+import { messageFrameText, unreadFrame } from '../gateway/frames.js';
+import { encodeNodeMessage, type NodeMessage, type UserFrames } from '../gateway/node-channel.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
 import { pipelineResults } from '../store/pipeline.js';
@@ -45,16 +45,15 @@ export class Publisher {
 
   /** Delivers where the nodes are known; resolves to the uids that were online. */
   async send(deliveries: LocatedDelivery[]): Promise<Set<string>> {
-    const byNode = new Map<string, UserDelivery[]>();
+    const byNode = new Map<string, UserFrames<string>[]>();
     const online = new Set<string>();
     for (const d of deliveries) {
       if (d.nodes.length === 0 || d.messages.length === 0) continue;
       online.add(d.uid);
-      const entry: UserDelivery = {
-        uid: d.uid,
-        messages: d.messages.map(messageFrame),
-        ...(d.unread && { unread: { total: d.unread.total, counts: d.unread.counts } }),
-      };
+      // Built once, shared by every node of the user.
+      const frames = d.messages.map(messageFrameText);
+      if (d.unread) frames.push(unreadFrame(d.unread));
+      const entry = { uid: d.uid, frames };
       for (const node of d.nodes) push(byNode, node, entry);
     }
     const sentAt = Date.now();
@@ -65,8 +64,9 @@ export class Publisher {
   /** Sends a user's new counts to every node that holds them. */
   async unread(uid: string, unread: UnreadCounts): Promise<void> {
     const nodes = await this.redis.hkeys(this.keys.user(uid).nodes);
-    const byNode = new Map<string, { uid: string; unread: Pick<UnreadCounts, 'total' | 'counts'> }[]>();
-    for (const node of nodes) push(byNode, node, { uid, unread: { total: unread.total, counts: unread.counts } });
+    const byNode = new Map<string, UserFrames<string>[]>();
+    const entry = { uid, frames: [unreadFrame(unread)] };
+    for (const node of nodes) push(byNode, node, entry);
     await this.publish(byNode, (users) => ({ type: 'unread', users }));
   }
 
@@ -75,11 +75,11 @@ export class Publisher {
    * a node that is gone: its registry entries for these users are removed at once
    * rather than left for the sweep.
    */
-  private async publish<T extends { uid: string }>(byNode: Map<string, T[]>, message: (users: T[]) => NodeMessage) {
+  private async publish(byNode: Map<string, UserFrames<string>[]>, message: (users: UserFrames<string>[]) => NodeMessage) {
     if (byNode.size === 0) return;
     const nodes = [...byNode.keys()];
     const pipeline = this.redis.pipeline();
-    for (const node of nodes) pipeline.publish(this.keys.nodeChannel(node), JSON.stringify(message(byNode.get(node)!)));
+    for (const node of nodes) pipeline.publish(this.keys.nodeChannel(node), encodeNodeMessage(message(byNode.get(node)!)));
     const receivers = await pipelineResults(pipeline);
     const cleanup = this.redis.pipeline();
     nodes.forEach((node, i) => {

@@ -50,6 +50,16 @@ describe('push to an online user', () => {
     expect(metrics).toMatch(/pmq_push_latency_seconds_count\{stage="publish_to_socket"\} [1-9]/);
   });
 
+  it('drops an unreadable node message and carries on', async () => {
+    const c = await user('on3');
+    const { redis, keys, config } = t.service.ctx;
+    expect(await redis.publish(keys.nodeChannel(config.nodeId), '{"type":"deliver","users":[["on3",5]]}\n{}')).toBe(1);
+    await post({ id: 'after-garbage', type: 'notice', to: 'on3' });
+    const [m] = await c.waitForMessages(1);
+    expect(m!.id).toBe('after-garbage');
+    expect(c.messages).toHaveLength(1);
+  });
+
   it('does not push a self-comment, nor a duplicate', async () => {
     const c = await user('on2');
     await post({ events: [{ id: 's1', type: 'comment', to: 'on2', from: 'on2' }, { id: 'n1', type: 'notice', to: 'on2' }] });
