@@ -5,6 +5,7 @@
 // node that dies before a flush loses those acks, and the messages, still
 // pending, are simply sent again.
 import type { Context } from '../context.js';
+import type { UserKeys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
 import { pipelineResults } from '../store/pipeline.js';
 
@@ -12,6 +13,8 @@ import { pipelineResults } from '../store/pipeline.js';
 const FLUSH_AFTER_MS = 5;
 /** Ids held at most: past this, a flush starts at once. */
 const MAX_HELD = 10_000;
+/** Ids per script call: no call holds Redis long. */
+const IDS_PER_CALL = 1000;
 
 export class AckBatcher {
   private held = new Map<string, Set<string>>();
@@ -47,8 +50,20 @@ export class AckBatcher {
 
   private async apply(batch: Map<string, Set<string>>): Promise<void> {
     const { redis, keys, stats, metrics, logger } = this.ctx;
+    // The acks of many users in one script call (ack-n.lua), cut at IDS_PER_CALL.
     const pipeline = redis.pipeline();
-    for (const [uid, ids] of batch) void scripts.ack(pipeline, keys.user(uid), [...ids]);
+    let call: { keys: UserKeys; ids: string[] }[] = [];
+    let inCall = 0;
+    for (const [uid, ids] of batch) {
+      if (inCall > 0 && inCall + ids.size > IDS_PER_CALL) {
+        void scripts.ack(pipeline, call);
+        call = [];
+        inCall = 0;
+      }
+      call.push({ keys: keys.user(uid), ids: [...ids] });
+      inCall += ids.size;
+    }
+    if (call.length > 0) void scripts.ack(pipeline, call);
     try {
       const replies = (await pipelineResults(pipeline)) as [number, number][];
       let fast = 0;

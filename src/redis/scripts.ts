@@ -74,8 +74,12 @@ export const scripts = {
   read: (r: Runner, k: UserKeys, mode: 'all' | 'category' | 'ids', items: string[]) =>
     run<(string | number)[]>(r, 'read', [k.feed, k.msg, k.unread, k.readmark, k.readids, k.seq], [mode, ...items]),
 
-  /** See ack-2.lua. Reply: { removed from fast, removed from delayed }. */
-  ack: (r: Runner, k: UserKeys, ids: string[]) => run<[number, number]>(r, 'ack', [k.fast, k.delayed], ids),
+  /** See ack-n.lua: two keys per user; ARGV per user: its id count, then the ids. Reply: { removed from fast, removed from delayed }. */
+  ack: (r: Runner, acks: { keys: UserKeys; ids: readonly string[] }[]) => {
+    const keys = acks.flatMap(({ keys: k }) => [k.fast, k.delayed]);
+    const args = acks.flatMap(({ ids }) => [ids.length, ...ids]);
+    return run<[number, number]>(r, 'ack', [keys.length, ...keys], args);
+  },
 
   /** See move-tier-3.lua. Reply: { moved, accepted_at of the first left in fast or -1 }. */
   moveTier: (r: Runner, k: UserKeys, cutoff: number, max: number) =>

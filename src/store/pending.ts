@@ -13,7 +13,7 @@ export async function ackMessages(
   uid: string,
   ids: string[],
 ): Promise<{ fast: number; delayed: number }> {
-  const [fast, delayed] = await scripts.ack(redis, keys.user(uid), ids);
+  const [fast, delayed] = await scripts.ack(redis, [{ keys: keys.user(uid), ids }]);
   return { fast, delayed };
 }
 

@@ -124,6 +124,21 @@ describe('ack and redelivery', () => {
     expect(c.messages.map((m) => m.id)).toEqual(['r1']);
   });
 
+  it('applies the acks of many users, gathered in one flush, each to its own user', async () => {
+    const uids = ['ga', 'gb', 'gc', 'gd', 'ge'];
+    const cs = await Promise.all(uids.map((u) => user(u)));
+    // One POST: the pushes, and so the auto-acks, arrive together.
+    await post({ events: uids.flatMap((to) => [1, 2].map((n) => ({ id: `${to}-${n}`, type: 'notice', to }))) });
+    await Promise.all(cs.map((c) => c.waitForMessages(2)));
+    for (const uid of uids) {
+      await waitFor(
+        async () => (await t.http('GET', `/v1/users/${uid}/messages`)).body.messages.every((m: { state: string }) => m.state === 'delivered'),
+        5000,
+        `${uid}: both delivered`,
+      );
+    }
+  });
+
   it("ignores duplicate acks and acks of ids that are not the user's", async () => {
     await post({ id: 'x1', type: 'comment', to: 'victim', from: 'x' });
     await drained(t);
