@@ -10,7 +10,6 @@
 import type { Context } from '../src/context.js';
 import { scripts } from '../src/redis/scripts.js';
 import { pendingPages } from '../src/store/pending.js';
-import { pipelineResults } from '../src/store/pipeline.js';
 
 /** Users claimed per round, and rounds per sweep: what is left waits for the next sweep. */
 const CLAIM = 500;
@@ -57,11 +56,7 @@ export class RedeliverySweep {
 
       // Nothing pending, or gone offline: off the schedule (unless pushed again since).
       const done = claimed.filter((c) => c.nextAt >= 0 && !online.has(c.uid));
-      if (done.length > 0) {
-        const p = redis.pipeline();
-        for (const c of done) void scripts.releaseRedelivery(p, keys, c.uid, c.nextAt);
-        await pipelineResults(p);
-      }
+      if (done.length > 0) await scripts.releaseRedeliveries(redis, keys, done.map((c) => ({ uid: c.uid, scheduledAt: c.nextAt })));
       if (claimed.length < CLAIM) break;
     }
     metrics.redeliveries.inc(redelivered);

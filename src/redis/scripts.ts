@@ -113,7 +113,7 @@ export const scripts = {
   claimRedeliveries: (r: Runner, keys: Keys, now: number, limit: number, waitMs: number, maxAttempts: number) =>
     run<(string | number)[]>(r, 'claimRedeliveries', [keys.redeliverDue, keys.redeliverAttempts], [now, limit, waitMs, maxAttempts]),
 
-  /** See release-redelivery-2.lua. Reply: 1 when taken off the schedule. */
-  releaseRedelivery: (r: Runner, keys: Keys, uid: string, scheduledAt: number) =>
-    run<number>(r, 'releaseRedelivery', [keys.redeliverDue, keys.redeliverAttempts], [uid, scheduledAt]),
+  /** See release-redeliveries-2.lua. Reply: how many users were taken off the schedule. */
+  releaseRedeliveries: (r: Runner, keys: Keys, users: { uid: string; scheduledAt: number }[]) =>
+    run<number>(r, 'releaseRedeliveries', [keys.redeliverDue, keys.redeliverAttempts], users.flatMap((u) => [u.uid, u.scheduledAt])),
 };
