@@ -1,17 +1,26 @@
 // npm run bench:push -- [--connections 10000] [--rates 5000,20000] [--seconds 10]
-//                       [--saturate-seconds 10] [--json]
+//                       [--saturate-seconds 10] [--topology all|split] [--json]
 //
 // Push through the durable path: HTTP POST -> events queue -> worker (Lua) ->
 // registry -> node channel -> gateway -> socket. This process holds the sockets
 // (one core at most: it is one Node process) and posts the events; unless
-// PMQ_URL is given it starts its own redis-server and `pmq all` and stops them.
+// PMQ_URL is given it starts its own redis-server and the service, and stops them:
+//   --topology all    one `pmq all` process (the default; PMQ_BENCH_TOPOLOGY)
+//   --topology split  `pmq api`, `pmq worker` and `pmq gateway`, a process each, as
+//                     deployed on more cores: POSTs go to the api, sockets to the gateway
+// With PMQ_URL the bench posts there and opens its sockets on PMQ_WS_URL (default:
+// PMQ_URL's /ws), with PMQ_API_KEY and tokens signed with PMQ_TOKEN_SECRET.
+// PMQ_* variables other than the bench's pass through to a spawned service.
 //
 // Phases, in order:
-//   idle      C sockets connected and idle: the service's memory per socket
+//   idle      C sockets connected and idle, in two halves: the memory per socket of
+//             the process that holds them (`all`, or the gateway), from zero and marginal
 //   fan-out   one event to each of C users: time from the first POST to the last frame
 //   rate R    R deliveries/s for --seconds: latency POST -> frame, p50/p99/max
 //   saturate  POSTs as fast as the service takes them: deliveries/s
-// Every socket acks what it receives, as the client library does.
+// Every socket acks what it receives, as the client library does. Each phase gives
+// the CPU of the bench, of each service process and their sum, and of Redis: as %
+// of one core, and per delivery (the bench's figure is what the load itself costs).
 //
 // JSON on stdout (the last line), a table on stderr.
 import { cpus } from 'node:os';
@@ -21,7 +30,18 @@ import { parseArgs } from 'node:util';
 import { Authenticator } from '../src/api/auth.js';
 import { systemClock } from '../src/events/clock.js';
 import WebSocket from 'ws';
-import { ensureBuilt, makeTempDir, processCpuSeconds, startRedis, startService, type Child } from './lib/processes.js';
+import { Completion } from './lib/completion.js';
+import {
+  ensureBuilt,
+  makeTempDir,
+  processCpuSeconds,
+  startRedis,
+  startService,
+  tail,
+  type Child,
+  type ServiceChild,
+  type ServiceRole,
+} from './lib/processes.js';
 import { percentile, round } from './lib/report.js';
 
 const { values: args } = parseArgs({
@@ -30,6 +50,7 @@ const { values: args } = parseArgs({
     rates: { type: 'string', default: process.env.PMQ_BENCH_RATES ?? '5000,20000' },
     seconds: { type: 'string', default: process.env.PMQ_BENCH_SECONDS ?? '10' },
     'saturate-seconds': { type: 'string', default: process.env.PMQ_BENCH_SATURATE_SECONDS ?? '10' },
+    topology: { type: 'string', default: process.env.PMQ_BENCH_TOPOLOGY ?? 'all' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -38,10 +59,34 @@ const C = Number(args.connections);
 const RATES = args.rates!.split(',').map(Number).filter((n) => n > 0);
 const SECONDS = Number(args.seconds);
 const SATURATE_SECONDS = Number(args['saturate-seconds']);
+const TOPOLOGY = args.topology!;
 const API_KEY = process.env.PMQ_API_KEY ?? 'bench-api-key';
 const SECRET = process.env.PMQ_TOKEN_SECRET ?? 'bench-token-secret-0123456789abcdef012345';
+/** After a burst of connections, before RSS is read: the same wait for every reading. */
+const SETTLE_MS = 3000;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+if (!Number.isInteger(C) || C < 1) usage(`--connections: must be a whole number from 1, got "${args.connections}"`);
+if (TOPOLOGY !== 'all' && TOPOLOGY !== 'split') usage(`--topology: must be all or split, got "${TOPOLOGY}"`);
+
+function usage(message: string): never {
+  log(`bench:push: ${message}`);
+  process.exit(2);
+}
+
+/** The service as the load sees it: where to post, where to connect, which processes to watch. */
+interface Target {
+  url: string;
+  wsUrl: string;
+  /** What the JSON calls it: the layout spawned, or PMQ_URL. */
+  description: string;
+  /** The service's processes (none for PMQ_URL): their CPU time is the service's. */
+  processes: { role: ServiceRole; pid: number }[];
+  /** The process that holds the sockets (`all` or the gateway): its RSS is the memory per socket. */
+  socketPid: number | undefined;
+  redisPid: number | undefined;
+}
 
 interface Sock {
   ws: WebSocket;
@@ -55,41 +100,17 @@ let recording = false;
 
 async function main(): Promise<void> {
   const children: Child[] = [];
-  let url = process.env.PMQ_URL;
-  let servicePid: number | undefined;
-  let redisPid: number | undefined;
   const temp = makeTempDir();
   try {
-    if (!url) {
-      ensureBuilt(log);
-      const redis = await startRedis(temp.dir);
-      children.push(redis);
-      redisPid = redis.pid;
-      const service = await startService({
-        role: 'all',
-        mode: 'dist',
-        // e.g. PMQ_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the service
-        nodeArgs: (process.env.PMQ_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
-        env: {
-          // The service's own settings pass through (PMQ_REDELIVER_MAX=0 ...).
-          ...Object.fromEntries(
-            Object.entries(process.env).filter(([k]) => k.startsWith('PMQ_') && !/^PMQ_(BENCH_|URL$|API_KEY$)/.test(k)),
-          ),
-          PATH: process.env.PATH,
-          REDIS_URL: redis.url,
-          PMQ_API_KEYS: API_KEY,
-          PMQ_TOKEN_SECRET: SECRET,
-          LOG_LEVEL: 'warn',
-          PMQ_RATE_LIMIT_PER_KEY: '0',
-        },
-        logFile: join(temp.dir, 'service.log'),
-      });
-      children.push(service);
-      url = service.url;
-      servicePid = service.pid;
+    let target: Target;
+    if (process.env.PMQ_URL) {
+      const url = process.env.PMQ_URL.replace(/\/+$/, '');
+      const wsUrl = process.env.PMQ_WS_URL ?? `${url.replace(/^http/, 'ws')}/ws`;
+      target = { url, wsUrl, description: url, processes: [], socketPid: undefined, redisPid: undefined };
+    } else {
+      target = await spawnService(temp.dir, children);
     }
-    const base: string = url ?? '';
-    const result = await run(base, `${base.replace(/^http/, 'ws')}/ws`, servicePid, redisPid);
+    const result = await run(target);
     log(table(result));
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
@@ -98,52 +119,162 @@ async function main(): Promise<void> {
   }
 }
 
-async function run(url: string, wsUrl: string, servicePid: number | undefined, redisPid: number | undefined) {
+/** A private redis-server and the service on it, in the layout of --topology. */
+async function spawnService(dir: string, children: Child[]): Promise<Target> {
+  ensureBuilt(log);
+  const redis = await startRedis(dir);
+  children.push(redis);
+  const keyPrefix = process.env.PMQ_KEY_PREFIX || 'pmq';
+  // One environment for every process: they share the Redis, the API key, and the
+  // token secret (the gateway checks the tokens this process signs).
+  const env: NodeJS.ProcessEnv = {
+    // The service's own settings pass through (PMQ_REDELIVER_MAX=0 ...).
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => k.startsWith('PMQ_') && !/^PMQ_(BENCH_|URL$|WS_URL$|API_KEY$)/.test(k)),
+    ),
+    PATH: process.env.PATH,
+    REDIS_URL: redis.url,
+    PMQ_API_KEYS: API_KEY,
+    PMQ_TOKEN_SECRET: SECRET,
+    PMQ_KEY_PREFIX: keyPrefix,
+    LOG_LEVEL: 'warn',
+    PMQ_RATE_LIMIT_PER_KEY: '0',
+  };
+  // No `pmq cron` in split: it only enqueues maintenance on a schedule (tier moves
+  // after PMQ_FAST_TIER_SECONDS, a day by default; purges at the end of retention;
+  // the sweep of dead gateways), and no delivery of a run waits for any of them.
+  // In `all` it is there but idle: a leader-lock renewal every 10 s.
+  const roles: ServiceRole[] = TOPOLOGY === 'all' ? ['all'] : ['api', 'worker', 'gateway'];
+  const services: ServiceChild[] = [];
+  for (const role of roles) {
+    const logFile = join(dir, `service-${role}.log`);
+    const service = await startService({
+      role,
+      mode: 'dist',
+      // e.g. PMQ_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the service
+      nodeArgs: (process.env.PMQ_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      env,
+      logFile,
+    });
+    services.push(service);
+    children.push({
+      ...service,
+      stop: async () => {
+        await service.stop();
+        const code = service.process.exitCode ?? service.process.signalCode;
+        // A service that died is why a run went wrong: say so, with its last words.
+        if (code !== 0) log(`bench:push: pmq ${role} exited with ${code}:\n${tail(logFile, 20)}`);
+      },
+    });
+    log(`pmq ${role} pid ${service.pid}${service.url ? ` on ${service.url}` : ''}`);
+  }
+  // /readyz answers before the workers start (in `all` too), and a lone worker has
+  // no port at all: it is up once BullMQ lists it on the events queue. A fan-out
+  // posted before that would time the worker's start.
+  const completion = new Completion(redis.url, keyPrefix);
+  try {
+    await completion.waitForWorker(60_000);
+  } catch (err) {
+    const worker = services.find((s) => s.role === 'worker' || s.role === 'all')!;
+    throw new Error(`${(err as Error).message}:\n${tail(worker.logFile, 20)}`);
+  } finally {
+    await completion.close();
+  }
+  const socketHolder = services.find((s) => s.wsUrl !== undefined)!;
+  return {
+    url: services.find((s) => s.role === 'api' || s.role === 'all')!.url!,
+    wsUrl: socketHolder.wsUrl!,
+    description: TOPOLOGY === 'all' ? 'spawned pmq all' : `spawned ${roles.map((r) => `pmq ${r}`).join(' + ')}`,
+    processes: services.map((s) => ({ role: s.role, pid: s.pid })),
+    socketPid: socketHolder.pid,
+    redisPid: redis.pid,
+  };
+}
+
+async function run(target: Target) {
+  const { url, wsUrl } = target;
   const prefix = `b${Date.now().toString(36)}`;
   const uids = Array.from({ length: C }, (_, i) => `${prefix}u${i}`);
 
+  // Memory per idle socket, two ways. From zero, (RSS at C - RSS before any) / C, is
+  // what a node pays per socket at this C, fixed costs included: V8's young
+  // generation grows to its maximum (~48 MB) during the connection burst and stays
+  // there, which at a few thousand sockets is much of the figure (and what older
+  // results report). Marginal, (RSS at C - RSS at C/2) / (C/2), leaves out what does
+  // not grow with the sockets: what one more socket costs, the figure that scales.
+  // It needs the fixed costs paid within the first half, so thousands of sockets: at
+  // a few hundred, GC timing moves either figure by as much as the sockets do.
+  // Every reading is taken SETTLE_MS after its burst.
   await sleep(1000);
-  const rssBefore = servicePid ? rssBytes(servicePid) : undefined;
-  log(`connecting ${C} sockets ...`);
-  const t0 = performance.now();
-  const socks = await connectAll(wsUrl, uids);
-  const connectSeconds = (performance.now() - t0) / 1000;
-  await sleep(3000);
-  const rssAfter = servicePid ? rssBytes(servicePid) : undefined;
-  const bytesPerConnection = rssBefore !== undefined && rssAfter !== undefined ? Math.round((rssAfter - rssBefore) / C) : null;
-  log(`  ${C} connected in ${round(connectSeconds, 1)} s; service RSS ${mb(rssBefore)} -> ${mb(rssAfter)} MB`);
+  const half = Math.floor(C / 2);
+  const rss0 = rssBytes(target.socketPid);
+  log(`connecting ${C} sockets, in two halves ...`);
+  let t0 = performance.now();
+  const socks = await connectAll(wsUrl, uids.slice(0, half));
+  let connectMs = performance.now() - t0;
+  await sleep(SETTLE_MS);
+  const rssHalf = rssBytes(target.socketPid);
+  t0 = performance.now();
+  socks.push(...(await connectAll(wsUrl, uids.slice(half))));
+  connectMs += performance.now() - t0;
+  await sleep(SETTLE_MS);
+  const rssAll = rssBytes(target.socketPid);
+  const perSocket = (from: number | undefined, to: number | undefined, n: number) =>
+    from === undefined || to === undefined || n === 0 ? null : Math.round((to - from) / n);
+  const holder = target.processes.find((p) => p.pid === target.socketPid)?.role;
+  log(`  ${C} connected in ${round(connectMs / 1000, 1)} s; ${holder ? `pmq ${holder}` : 'service'} RSS ${mb(rss0)} -> ${mb(rssHalf)} (${half}) -> ${mb(rssAll)} MB`);
 
   // Fan-out: one event to each user.
   log('fan-out ...');
   deliveries = 0;
+  const fanCpu0 = cpuNow(target);
   const fanStart = performance.now();
   await postAll(url, uids.map((to, i) => event(`${prefix}f${i}`, to)), 1000, 4);
   await waitUntil(() => deliveries >= C, 60_000);
   const fanOutSeconds = (performance.now() - fanStart) / 1000;
-  log(`  ${C} users reached in ${round(fanOutSeconds, 2)} s`);
+  const fanCpu = cpuSince(fanCpu0, target, fanOutSeconds, deliveries);
+  log(`  ${C} users reached in ${round(fanOutSeconds, 2)} s  ${cpuText(fanCpu)}`);
 
   const rates = [];
   let n = 0;
   for (const rate of RATES) {
     log(`rate ${rate}/s for ${SECONDS} s ...`);
-    const r = await atRate(url, uids, rate, SECONDS, () => `${prefix}r${n++}`, servicePid, redisPid);
+    const r = await atRate(target, uids, rate, SECONDS, () => `${prefix}r${n++}`);
     rates.push(r);
-    log(`  delivered ${r.deliveries_per_s}/s  p50 ${r.latency_ms.p50} ms  p99 ${r.latency_ms.p99} ms  max ${r.latency_ms.max} ms`);
+    log(
+      `  delivered ${r.deliveries_per_s}/s  p50 ${r.latency_ms.p50} ms  p99 ${r.latency_ms.p99} ms  max ${r.latency_ms.max} ms  ${cpuText(r)}`,
+    );
   }
 
   log(`saturate for ${SATURATE_SECONDS} s ...`);
-  const sat = await saturate(url, uids, SATURATE_SECONDS, () => `${prefix}s${n++}`, servicePid, redisPid);
-  log(`  delivered ${sat.deliveries_per_s}/s`);
+  const sat = await saturate(target, uids, SATURATE_SECONDS, () => `${prefix}s${n++}`);
+  log(`  delivered ${sat.deliveries_per_s}/s  ${cpuText(sat)}`);
 
   for (const s of socks) s.ws.terminate();
+  const spawned = target.processes.length > 0;
   return {
     bench: 'push',
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? '?', node: process.version },
     load_process: 'one Node process (at most one core): holds the sockets, posts the events, acks every message',
-    config: { connections: C, rates: RATES, seconds: SECONDS, saturate_seconds: SATURATE_SECONDS, service: servicePid ? 'spawned pmq all' : url },
-    idle: { connect_s: round(connectSeconds, 2), service_rss_bytes_per_connection: bytesPerConnection },
-    fan_out: { users: C, seconds: round(fanOutSeconds, 3) },
+    config: {
+      connections: C,
+      rates: RATES,
+      seconds: SECONDS,
+      saturate_seconds: SATURATE_SECONDS,
+      service: target.description,
+      /** all: one `pmq all`; split: `pmq api`, `pmq worker`, `pmq gateway`; null: PMQ_URL's. */
+      topology: spawned ? TOPOLOGY : null,
+    },
+    idle: {
+      connect_s: round(connectMs / 1000, 2),
+      /** The process whose RSS these are: the one holding the sockets. */
+      rss_process: holder ?? null,
+      service_rss_bytes: { before: rss0 ?? null, at_half: rssHalf ?? null, at_all: rssAll ?? null, half_connections: half },
+      service_rss_bytes_per_connection: perSocket(rss0, rssAll, C),
+      service_rss_bytes_per_connection_marginal: perSocket(rssHalf, rssAll, C - half),
+    },
+    fan_out: { users: C, seconds: round(fanOutSeconds, 3), ...fanCpu },
     rates,
     saturate: sat,
   };
@@ -175,6 +306,7 @@ async function connectOne(wsUrl: string, uid: string): Promise<Sock> {
   let acks: string[] = [];
   ws.on('message', (data) => {
     const text = data.toString();
+    // Only message frames are parsed (an unread frame comes with each push).
     if (!text.startsWith('{"type":"message"')) return;
     const frame = JSON.parse(text) as { id: string; data: { t: number } };
     deliveries++;
@@ -221,20 +353,12 @@ async function postAll(url: string, events: object[], batch: number, inFlight: n
 }
 
 /** Posts `rate` events per second (a batch every 10 ms) for `seconds`, to random users. */
-async function atRate(
-  url: string,
-  uids: string[],
-  rate: number,
-  seconds: number,
-  nextId: () => string,
-  servicePid: number | undefined,
-  redisPid: number | undefined,
-) {
+async function atRate(target: Target, uids: string[], rate: number, seconds: number, nextId: () => string) {
   const tickMs = 10;
   const perTick = rate / (1000 / tickMs);
   latencies = [];
   recording = true;
-  const cpu0 = cpuNow(servicePid, redisPid);
+  const cpu0 = cpuNow(target);
   const start = performance.now();
   const d0 = deliveries;
   let owed = 0;
@@ -247,7 +371,7 @@ async function atRate(
     if (count > 0) {
       const events = Array.from({ length: count }, () => event(nextId(), uids[Math.floor(Math.random() * uids.length)]!));
       posted += count;
-      const p = post(url, events).finally(() => inflight.delete(p));
+      const p = post(target.url, events).finally(() => inflight.delete(p));
       inflight.add(p);
     }
     const due = start + (tick + 1) * tickMs;
@@ -264,29 +388,22 @@ async function atRate(
     deliveries: deliveries - d0,
     deliveries_per_s: Math.round((deliveries - d0) / elapsed),
     latency_ms: latencySummary(sorted),
-    cpu_percent_of_one_core: cpuSince(cpu0, servicePid, redisPid, elapsed),
+    ...cpuSince(cpu0, target, elapsed, deliveries - d0),
   };
 }
 
 /** As fast as the service takes it: 8 POSTs of 500 in flight for `seconds`. */
-async function saturate(
-  url: string,
-  uids: string[],
-  seconds: number,
-  nextId: () => string,
-  servicePid: number | undefined,
-  redisPid: number | undefined,
-) {
+async function saturate(target: Target, uids: string[], seconds: number, nextId: () => string) {
   latencies = [];
   recording = true;
-  const cpu0 = cpuNow(servicePid, redisPid);
+  const cpu0 = cpuNow(target);
   const start = performance.now();
   const d0 = deliveries;
   let posted = 0;
   const lane = async () => {
     while (performance.now() - start < seconds * 1000) {
       const events = Array.from({ length: 500 }, () => event(nextId(), uids[Math.floor(Math.random() * uids.length)]!));
-      await post(url, events);
+      await post(target.url, events);
       posted += events.length;
     }
   };
@@ -303,7 +420,7 @@ async function saturate(
     deliveries_per_s: Math.round((deliveries - d0) / elapsed),
     deliveries_in_posting_window_per_s: Math.round(inWindow / postedSeconds),
     latency_ms: latencySummary(latencies.sort((a, b) => a - b)),
-    cpu_percent_of_one_core: cpuSince(cpu0, servicePid, redisPid, elapsed),
+    ...cpuSince(cpu0, target, elapsed, deliveries - d0),
   };
 }
 
@@ -311,22 +428,55 @@ function latencySummary(sorted: number[]) {
   return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? 0 };
 }
 
-function cpuNow(servicePid: number | undefined, redisPid: number | undefined) {
+/** CPU seconds so far: the bench's, each service process' (in target.processes' order), Redis'. */
+function cpuNow(target: Target) {
   const u = process.cpuUsage();
   return {
     bench: (u.user + u.system) / 1e6,
-    service: servicePid ? processCpuSeconds(servicePid) : undefined,
-    redis: redisPid ? processCpuSeconds(redisPid) : undefined,
+    processes: target.processes.map((p) => processCpuSeconds(p.pid)),
+    redis: target.redisPid ? processCpuSeconds(target.redisPid) : undefined,
   };
 }
 
-function cpuSince(before: ReturnType<typeof cpuNow>, servicePid: number | undefined, redisPid: number | undefined, seconds: number) {
-  const now = cpuNow(servicePid, redisPid);
-  const pct = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Math.round((100 * (b - a)) / seconds));
-  return { bench: pct(before.bench, now.bench), service: pct(before.service, now.service), redis: pct(before.redis, now.redis) };
+/**
+ * The CPU of a phase: as % of one core (what saturates) and in µs per delivery
+ * (what a delivery costs each party; the bench's is the price of the load). The
+ * service is the sum of its processes; `processes` has each one by role, so
+ * `all` keeps the one-process figures of older results. Service and Redis figures
+ * come from /proc in clock ticks (10 ms): coarse for short phases.
+ */
+function cpuSince(before: ReturnType<typeof cpuNow>, target: Target, seconds: number, delivered: number) {
+  const now = cpuNow(target);
+  const used = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : b - a);
+  const perProcess = target.processes.map((_, i) => used(before.processes[i], now.processes[i]));
+  const service =
+    perProcess.length === 0 || perProcess.some((s) => s === undefined) ? undefined : perProcess.reduce<number>((a, b) => a + b!, 0);
+  const bench = now.bench - before.bench;
+  const redis = used(before.redis, now.redis);
+  const pct = (s: number | undefined) => (s === undefined ? null : Math.round((100 * s) / seconds));
+  const us = (s: number | undefined) => (s === undefined || delivered === 0 ? null : round((1e6 * s) / delivered, 1));
+  return {
+    cpu_percent_of_one_core: {
+      bench: pct(bench),
+      service: pct(service),
+      redis: pct(redis),
+      processes: Object.fromEntries(target.processes.map((p, i) => [p.role, pct(perProcess[i])])),
+    },
+    cpu_us_per_delivery: { bench: us(bench), service: us(service), redis: us(redis) },
+  };
 }
 
-function rssBytes(pid: number): number {
+function cpuText(x: ReturnType<typeof cpuSince>): string {
+  const pc = x.cpu_percent_of_one_core;
+  const roles = Object.entries(pc.processes);
+  const each = roles.length > 1 ? ` (${roles.map(([role, v]) => `${role} ${v}`).join(' ')})` : '';
+  const ud = x.cpu_us_per_delivery;
+  return `cpu% bench ${pc.bench} service ${pc.service}${each} redis ${pc.redis}; µs/delivery bench ${ud.bench} service ${ud.service} redis ${ud.redis}`;
+}
+
+/** Resident memory of a process (Linux); undefined without one. */
+function rssBytes(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
@@ -344,23 +494,24 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void>
 }
 
 function table(r: Awaited<ReturnType<typeof run>>): string {
+  const topology = r.config.topology === null ? r.config.service : `topology ${r.config.topology} (${r.config.service})`;
+  const idle = r.idle;
   const lines = [
-    `PMQ push bench, ${r.date}, ${r.machine.cpus} cores, node ${r.machine.node}; ${r.load_process}`,
-    `  idle      ${r.config.connections} sockets, ${r.idle.service_rss_bytes_per_connection ?? '?'} bytes of service RSS each (connected in ${r.idle.connect_s} s)`,
-    `  fan-out   one event to each of ${r.fan_out.users} users: all delivered in ${r.fan_out.seconds} s`,
+    `PMQ push bench, ${r.date}, ${r.machine.cpus} cores, node ${r.machine.node}; ${topology}; ${r.load_process}`,
+    `  idle      ${r.config.connections} sockets, bytes of ${idle.rss_process ? `pmq ${idle.rss_process}` : 'service'} RSS each: ` +
+      `${idle.service_rss_bytes_per_connection ?? '?'} from zero, ${idle.service_rss_bytes_per_connection_marginal ?? '?'} marginal ` +
+      `(${idle.service_rss_bytes.half_connections} -> ${r.config.connections}) (connected in ${idle.connect_s} s)`,
+    `  fan-out   one event to each of ${r.fan_out.users} users: all delivered in ${r.fan_out.seconds} s  ${cpuText(r.fan_out)}`,
     ...r.rates.map(
       (x) =>
         `  rate      ${String(x.target_per_s).padStart(6)}/s -> ${String(x.deliveries_per_s).padStart(6)}/s delivered  ` +
-        `p50 ${x.latency_ms.p50} ms  p99 ${x.latency_ms.p99} ms  max ${x.latency_ms.max} ms  ` +
-        `cpu% bench ${x.cpu_percent_of_one_core.bench} service ${x.cpu_percent_of_one_core.service} redis ${x.cpu_percent_of_one_core.redis}`,
+        `p50 ${x.latency_ms.p50} ms  p99 ${x.latency_ms.p99} ms  max ${x.latency_ms.max} ms  ${cpuText(x)}`,
     ),
     `  saturate  posted ${r.saturate.posted_per_s}/s, delivered ${r.saturate.deliveries_per_s}/s  ` +
-      `p50 ${r.saturate.latency_ms.p50} ms  p99 ${r.saturate.latency_ms.p99} ms  ` +
-      `cpu% bench ${r.saturate.cpu_percent_of_one_core.bench} service ${r.saturate.cpu_percent_of_one_core.service} redis ${r.saturate.cpu_percent_of_one_core.redis}`,
+      `p50 ${r.saturate.latency_ms.p50} ms  p99 ${r.saturate.latency_ms.p99} ms  ${cpuText(r.saturate)}`,
   ];
   return lines.join('\n');
 }
-
 
 main().catch((err: unknown) => {
   log(`bench:push failed: ${(err as Error).stack ?? String(err)}`);

@@ -6,6 +6,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { freePort, startRedisServer } from '../../test/helpers/redis-server.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -71,19 +72,24 @@ export function ensureBuilt(log: (line: string) => void): void {
   if (r.status !== 0) throw new Error('npm run build failed (try --service tsx to run src/ directly)');
 }
 
+export type ServiceRole = 'all' | 'api' | 'worker' | 'gateway';
+
 export interface ServiceChild extends Child {
-  role: 'all' | 'api' | 'worker';
+  role: ServiceRole;
   /** Undefined for a role without HTTP (worker). */
   url: string | undefined;
+  /** The WebSocket endpoint of a role that serves one (all, gateway). */
+  wsUrl: string | undefined;
   logFile: string;
 }
 
 /**
- * Starts `pmq <role>` and waits for /readyz where the role serves HTTP. A `worker`
- * has no port: the caller waits for it to show up as a BullMQ worker instead.
+ * Starts `pmq <role>` and waits for /readyz where the role serves HTTP, and for /ws
+ * to take a handshake where it serves that. A `worker` has no port: the caller
+ * waits for it to show up as a BullMQ worker instead.
  */
 export async function startService(opts: {
-  role: 'all' | 'api' | 'worker';
+  role: ServiceRole;
   mode: 'dist' | 'tsx';
   nodeArgs: string[];
   env: NodeJS.ProcessEnv;
@@ -105,24 +111,52 @@ export async function startService(opts: {
     child.once('error', fail);
   });
   const url = opts.role === 'worker' ? undefined : `http://127.0.0.1:${port}`;
+  const wsUrl = opts.role === 'all' || opts.role === 'gateway' ? `ws://127.0.0.1:${port}/ws` : undefined;
   const deadline = Date.now() + 60_000;
   while (url !== undefined) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`the PMQ service exited (${child.exitCode ?? child.signalCode}) while starting:\n${tail(opts.logFile)}`);
+      throw new Error(`the PMQ service (${opts.role}) exited (${child.exitCode ?? child.signalCode}) while starting:\n${tail(opts.logFile)}`);
     }
-    const ready = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
+    // The HTTP server listens (and answers /readyz) before the gateway has attached
+    // to it: a socket opened in between would be refused.
+    const ready =
+      (await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )) && (wsUrl === undefined || (await takesHandshake(wsUrl)));
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`the PMQ service was not ready within 60 s:\n${tail(opts.logFile)}`);
+      throw new Error(`the PMQ service (${opts.role}) was not ready within 60 s:\n${tail(opts.logFile)}`);
     }
     await sleep(100);
   }
   // SIGTERM first: the service drains its workers and, under --cpu-prof, writes the profile.
-  return { pid: child.pid!, process: child, role: opts.role, url, logFile: opts.logFile, stop: () => stopProcess(child, 'SIGTERM', 15_000) };
+  return {
+    pid: child.pid!,
+    process: child,
+    role: opts.role,
+    url,
+    wsUrl,
+    logFile: opts.logFile,
+    stop: () => stopProcess(child, 'SIGTERM', 15_000),
+  };
+}
+
+/**
+ * Whether `wsUrl` completes a WebSocket handshake. Without a token the gateway
+ * takes the socket and waits for an auth frame; it is closed at once.
+ */
+function takesHandshake(wsUrl: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(wsUrl, { perMessageDeflate: false, handshakeTimeout: 2000 });
+    ws.once('open', () => {
+      ws.terminate();
+      resolve(true);
+    });
+    // `on`, not `once`: a second error must not go unhandled.
+    ws.on('error', () => resolve(false));
+  });
 }
 
 export function tail(file: string, lines = 30): string {
