@@ -30,7 +30,9 @@ import { parseArgs } from 'node:util';
 import { Authenticator } from '../src/api/auth.js';
 import { systemClock } from '../src/events/clock.js';
 import WebSocket from 'ws';
+import { freePort } from '../test/helpers/redis-server.js';
 import { Completion } from './lib/completion.js';
+import { collectGarbage } from './lib/inspector-gc.js';
 import {
   ensureBuilt,
   makeTempDir,
@@ -51,6 +53,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: process.env.PMQ_BENCH_SECONDS ?? '10' },
     'saturate-seconds': { type: 'string', default: process.env.PMQ_BENCH_SATURATE_SECONDS ?? '10' },
     topology: { type: 'string', default: process.env.PMQ_BENCH_TOPOLOGY ?? 'all' },
+    'settle-seconds': { type: 'string', default: process.env.PMQ_BENCH_SETTLE_SECONDS ?? '3' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -63,7 +66,7 @@ const TOPOLOGY = args.topology!;
 const API_KEY = process.env.PMQ_API_KEY ?? 'bench-api-key';
 const SECRET = process.env.PMQ_TOKEN_SECRET ?? 'bench-token-secret-0123456789abcdef012345';
 /** After a burst of connections, before RSS is read: the same wait for every reading. */
-const SETTLE_MS = 3000;
+const SETTLE_MS = Number(args['settle-seconds']) * 1000;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -85,6 +88,8 @@ interface Target {
   processes: { role: ServiceRole; pid: number }[];
   /** The process that holds the sockets (`all` or the gateway): its RSS is the memory per socket. */
   socketPid: number | undefined;
+  /** Its inspector port, to collect its garbage before RSS is read (see lib/inspector-gc.ts). */
+  socketInspectPort: number | undefined;
   redisPid: number | undefined;
 }
 
@@ -106,7 +111,7 @@ async function main(): Promise<void> {
     if (process.env.PMQ_URL) {
       const url = process.env.PMQ_URL.replace(/\/+$/, '');
       const wsUrl = process.env.PMQ_WS_URL ?? `${url.replace(/^http/, 'ws')}/ws`;
-      target = { url, wsUrl, description: url, processes: [], socketPid: undefined, redisPid: undefined };
+      target = { url, wsUrl, description: url, processes: [], socketPid: undefined, socketInspectPort: undefined, redisPid: undefined };
     } else {
       target = await spawnService(temp.dir, children);
     }
@@ -146,13 +151,19 @@ async function spawnService(dir: string, children: Child[]): Promise<Target> {
   // In `all` it is there but idle: a leader-lock renewal every 10 s.
   const roles: ServiceRole[] = TOPOLOGY === 'all' ? ['all'] : ['api', 'worker', 'gateway'];
   const services: ServiceChild[] = [];
+  // The inspector of the socket holder, on loopback, idle but for the GCs of the idle phase.
+  const inspectPort = await freePort();
   for (const role of roles) {
     const logFile = join(dir, `service-${role}.log`);
+    const holdsSockets = role === 'all' || role === 'gateway';
     const service = await startService({
       role,
       mode: 'dist',
       // e.g. PMQ_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the service
-      nodeArgs: (process.env.PMQ_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      nodeArgs: [
+        ...(process.env.PMQ_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        ...(holdsSockets ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
+      ],
       env,
       logFile,
     });
@@ -187,6 +198,7 @@ async function spawnService(dir: string, children: Child[]): Promise<Target> {
     description: TOPOLOGY === 'all' ? 'spawned pmq all' : `spawned ${roles.map((r) => `pmq ${r}`).join(' + ')}`,
     processes: services.map((s) => ({ role: s.role, pid: s.pid })),
     socketPid: socketHolder.pid,
+    socketInspectPort: inspectPort,
     redisPid: redis.pid,
   };
 }
@@ -197,28 +209,33 @@ async function run(target: Target) {
   const uids = Array.from({ length: C }, (_, i) => `${prefix}u${i}`);
 
   // Memory per idle socket, two ways. From zero, (RSS at C - RSS before any) / C, is
-  // what a node pays per socket at this C, fixed costs included: V8's young
-  // generation grows to its maximum (~48 MB) during the connection burst and stays
-  // there, which at a few thousand sockets is much of the figure (and what older
-  // results report). Marginal, (RSS at C - RSS at C/2) / (C/2), leaves out what does
-  // not grow with the sockets: what one more socket costs, the figure that scales.
-  // It needs the fixed costs paid within the first half, so thousands of sockets: at
-  // a few hundred, GC timing moves either figure by as much as the sockets do.
-  // Every reading is taken SETTLE_MS after its burst.
+  // what a node pays per socket at this C, fixed costs included. Marginal, (RSS at C
+  // - RSS at C/2) / (C/2), leaves out what does not grow with the sockets: what one
+  // more socket costs, the figure that scales. It needs the fixed costs paid within
+  // the first half, so thousands of sockets.
+  // Each reading is taken SETTLE_MS after its burst and after a full GC of the
+  // holder (lib/inspector-gc.ts): without it the readings hold the burst's garbage
+  // for as long as V8 leaves it, which varied from 2 to 9 KB per socket between
+  // runs. The last reading is also taken before its GC, and reported.
+  const settle = async (): Promise<number | undefined> => {
+    await sleep(SETTLE_MS);
+    if (target.socketInspectPort !== undefined) await collectGarbage(target.socketInspectPort);
+    return rssBytes(target.socketPid);
+  };
   await sleep(1000);
   const half = Math.floor(C / 2);
-  const rss0 = rssBytes(target.socketPid);
+  const rss0 = await settle();
   log(`connecting ${C} sockets, in two halves ...`);
   let t0 = performance.now();
   const socks = await connectAll(wsUrl, uids.slice(0, half));
   let connectMs = performance.now() - t0;
-  await sleep(SETTLE_MS);
-  const rssHalf = rssBytes(target.socketPid);
+  const rssHalf = await settle();
   t0 = performance.now();
   socks.push(...(await connectAll(wsUrl, uids.slice(half))));
   connectMs += performance.now() - t0;
   await sleep(SETTLE_MS);
-  const rssAll = rssBytes(target.socketPid);
+  const rssAllBeforeGc = rssBytes(target.socketPid);
+  const rssAll = await settle();
   const perSocket = (from: number | undefined, to: number | undefined, n: number) =>
     from === undefined || to === undefined || n === 0 ? null : Math.round((to - from) / n);
   const holder = target.processes.find((p) => p.pid === target.socketPid)?.role;
@@ -270,8 +287,11 @@ async function run(target: Target) {
       connect_s: round(connectMs / 1000, 2),
       /** The process whose RSS these are: the one holding the sockets. */
       rss_process: holder ?? null,
-      service_rss_bytes: { before: rss0 ?? null, at_half: rssHalf ?? null, at_all: rssAll ?? null, half_connections: half },
+      service_rss_bytes: { before: rss0 ?? null, at_half: rssHalf ?? null, at_all: rssAll ?? null, at_all_before_gc: rssAllBeforeGc ?? null, half_connections: half },
+      /** Readings after a full GC (none when the service is not the bench's own). */
+      gc_before_readings: target.socketInspectPort !== undefined,
       service_rss_bytes_per_connection: perSocket(rss0, rssAll, C),
+      service_rss_bytes_per_connection_before_gc: perSocket(rss0, rssAllBeforeGc, C),
       service_rss_bytes_per_connection_marginal: perSocket(rssHalf, rssAll, C - half),
     },
     fan_out: { users: C, seconds: round(fanOutSeconds, 3), ...fanCpu },
@@ -500,7 +520,8 @@ function table(r: Awaited<ReturnType<typeof run>>): string {
     `PMQ push bench, ${r.date}, ${r.machine.cpus} cores, node ${r.machine.node}; ${topology}; ${r.load_process}`,
     `  idle      ${r.config.connections} sockets, bytes of ${idle.rss_process ? `pmq ${idle.rss_process}` : 'service'} RSS each: ` +
       `${idle.service_rss_bytes_per_connection ?? '?'} from zero, ${idle.service_rss_bytes_per_connection_marginal ?? '?'} marginal ` +
-      `(${idle.service_rss_bytes.half_connections} -> ${r.config.connections}) (connected in ${idle.connect_s} s)`,
+      `(${idle.service_rss_bytes.half_connections} -> ${r.config.connections}), after a full GC; ` +
+      `${idle.service_rss_bytes_per_connection_before_gc ?? '?'} from zero before it (connected in ${idle.connect_s} s)`,
     `  fan-out   one event to each of ${r.fan_out.users} users: all delivered in ${r.fan_out.seconds} s  ${cpuText(r.fan_out)}`,
     ...r.rates.map(
       (x) =>
