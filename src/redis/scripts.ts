@@ -101,9 +101,11 @@ export const scripts = {
   /** See renew-lock-1.lua. ttlMs 0 releases. Reply: 1 when the caller held the lock. */
   renewLock: (r: Runner, key: string, holder: string, ttlMs: number) => run<number>(r, 'renewLock', [key], [holder, ttlMs]),
 
-  /** See pending-page-2.lua. Reply: three entries per message: id, seq, stored JSON. */
-  pendingPage: (r: Runner, tier: string, k: UserKeys, afterSeq: number, limit: number) =>
-    run<string[]>(r, 'pendingPage', [tier, k.msg], [afterSeq, limit]),
+  /** See pending-page-n.lua: two keys per user. Reply per user: three entries per message: id, seq, stored JSON. */
+  pendingPage: (r: Runner, tier: 'fast' | 'delayed', users: UserKeys[], afterSeq: number, limit: number) => {
+    const keys = users.flatMap((k) => [tier === 'fast' ? k.fast : k.delayed, k.msg]);
+    return run<string[][]>(r, 'pendingPage', [keys.length, ...keys], [afterSeq, limit]);
+  },
 
   /** See ack-through-4.lua. Reply: { removed from fast, removed from delayed, recovered 1/0 }. */
   ackThrough: (r: Runner, k: UserKeys, since: number, max: number) =>

@@ -19,6 +19,9 @@ export async function ackMessages(
 
 export type PendingTier = 'fast' | 'delayed';
 
+/** Users per script call: a call returns at most this many pages. */
+const USERS_PER_CALL = 50;
+
 /** One page of a user's pending messages in one tier, in seq order, after `afterSeq`. */
 export async function pendingPage(
   redis: Redis,
@@ -42,11 +45,10 @@ export async function pendingPages(
   limit: number,
 ): Promise<MessageView[][]> {
   const pipeline = redis.pipeline();
-  for (const uid of uids) {
-    const k = keys.user(uid);
-    void scripts.pendingPage(pipeline, tier === 'fast' ? k.fast : k.delayed, k, afterSeq, limit);
+  for (let i = 0; i < uids.length; i += USERS_PER_CALL) {
+    void scripts.pendingPage(pipeline, tier, uids.slice(i, i + USERS_PER_CALL).map((uid) => keys.user(uid)), afterSeq, limit);
   }
-  const replies = (await pipelineResults(pipeline)) as string[][];
+  const replies = ((await pipelineResults(pipeline)) as string[][][]).flat();
   return replies.map((flat) => {
     const out: MessageView[] = [];
     for (let i = 0; i + 2 < flat.length; i += 3) {
