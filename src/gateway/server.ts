@@ -15,7 +15,7 @@ import { createRedis } from '../redis/connection.js';
 import { ackThrough, pendingPage } from '../store/pending.js';
 import { getUnread, markRead } from '../store/unread.js';
 import { AckBatcher } from './ack-batcher.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionLimits } from './connection.js';
 import { CLOSE, helloFrame, messageFrameText, unreadFrame, type ClientFrame } from './frames.js';
 import { listenOnNodeChannel, type NodeMessage } from './node-channel.js';
 import { Registry } from './registry.js';
@@ -31,6 +31,8 @@ export class Gateway {
   private readonly registry: Registry;
   private readonly acks: AckBatcher;
   private readonly resolver: TokenResolver | undefined;
+  /** One object for every socket's limits, not one each. */
+  private readonly limits: ConnectionLimits;
   private subscriber: Redis | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -68,6 +70,7 @@ export class Gateway {
       clientTracking: false,
     });
     this.registry = new Registry(ctx.redis, ctx.keys, config.nodeId, ctx.clock, ctx.logger);
+    this.limits = { framesPerSecond: config.wsFramesPerSecond, maxBufferBytes: config.wsMaxBufferBytes };
     this.acks = new AckBatcher(ctx);
     this.resolver = config.authUrl
       ? new TokenResolver(ctx.redis, ctx.keys, {
@@ -135,10 +138,7 @@ export class Gateway {
 
   private onConnection(ws: WebSocket, url: URL): void {
     const { config } = this.ctx;
-    const conn = new Connection(ws, {
-      framesPerSecond: config.wsFramesPerSecond,
-      maxBufferBytes: config.wsMaxBufferBytes,
-    });
+    const conn = new Connection(ws, this.limits);
     this.all.add(conn);
     const { listeners } = this;
     ws.on('pong', listeners.pong);
