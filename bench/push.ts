@@ -1,5 +1,6 @@
 // npm run bench:push -- [--connections 10000] [--rates 5000,20000] [--seconds 10]
-//                       [--saturate-seconds 10] [--topology all|split] [--json]
+//                       [--saturate-seconds 10] [--topology all|split]
+//                       [--settle-seconds 3] [--json]
 //
 // Push through the durable path: HTTP POST -> events queue -> worker (Lua) ->
 // registry -> node channel -> gateway -> socket. This process holds the sockets
@@ -14,7 +15,9 @@
 //
 // Phases, in order:
 //   idle      C sockets connected and idle, in two halves: the memory per socket of
-//             the process that holds them (`all`, or the gateway), from zero and marginal
+//             the process that holds them (`all`, or the gateway), from zero and
+//             marginal, each reading --settle-seconds after its burst and after a
+//             full GC of that process (lib/inspector-gc.ts)
 //   fan-out   one event to each of C users: time from the first POST to the last frame
 //   rate R    R deliveries/s for --seconds: latency POST -> frame, p50/p99/max
 //   saturate  POSTs as fast as the service takes them: deliveries/s
