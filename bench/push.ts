@@ -34,6 +34,7 @@ import { Authenticator } from '../src/api/auth.js';
 import { systemClock } from '../src/events/clock.js';
 import WebSocket from 'ws';
 import { freePort } from '../test/helpers/redis-server.js';
+import { ackMessages } from './lib/acking-load.js';
 import { Completion } from './lib/completion.js';
 import { collectGarbage } from './lib/inspector-gc.js';
 import {
@@ -325,21 +326,9 @@ async function connectAll(wsUrl: string, uids: string[]): Promise<Sock[]> {
 
 async function connectOne(wsUrl: string, uid: string): Promise<Sock> {
   const ws = new WebSocket(`${wsUrl}?token=${await token(uid)}`, { perMessageDeflate: false });
-  // Acks of one moment in one frame, as the client library sends them.
-  let acks: string[] = [];
-  ws.on('message', (data) => {
-    const text = data.toString();
-    // Only message frames are parsed (an unread frame comes with each push).
-    if (!text.startsWith('{"type":"message"')) return;
-    const frame = JSON.parse(text) as { id: string; data: { t: number } };
+  ackMessages(ws, (m) => {
     deliveries++;
-    if (recording) latencies.push(Date.now() - frame.data.t);
-    if (acks.push(frame.id) === 1) {
-      setTimeout(() => {
-        ws.send(JSON.stringify({ type: 'ack', ids: acks }));
-        acks = [];
-      }, 0);
-    }
+    if (recording) latencies.push(Date.now() - m.data.t);
   });
   await new Promise<void>((resolve, reject) => {
     ws.once('message', () => resolve()); // hello

@@ -14,6 +14,7 @@ import { createServer } from 'node:http';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import WebSocket, { WebSocketServer } from 'ws';
+import { ackMessages } from './lib/acking-load.js';
 import { processCpuSeconds } from './lib/processes.js';
 import { round } from './lib/report.js';
 
@@ -79,20 +80,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < C; i += 200) {
       const part = Array.from({ length: Math.min(200, C - i) }, () => {
         const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
-        let acks: string[] = [];
-        ws.on('message', (data) => {
-          const text = data.toString();
-          if (!text.startsWith('{"type":"message"')) return;
-          const frame = JSON.parse(text) as { id: string };
-          received++;
-          // Acks of one moment in one frame, as the client library and bench:push do.
-          if (acks.push(frame.id) === 1) {
-            setTimeout(() => {
-              ws.send(JSON.stringify({ type: 'ack', ids: acks }));
-              acks = [];
-            }, 0);
-          }
-        });
+        // The same load as bench:push's: parse each message, ack each moment's in one frame.
+        ackMessages(ws, () => received++);
         socks.push(ws);
         return new Promise<void>((resolve, reject) => {
           ws.once('open', () => resolve());
