@@ -22,9 +22,9 @@ export class RedeliverySweep {
   constructor(private readonly ctx: Context) {}
 
   start(): void {
-    // Often, so that each sweep takes a small bite: at 5,000 pushes a second, a
-    // sweep a second claimed 5,000 users at once and held the event loop for tens
-    // of milliseconds (the push latency's p99). An idle sweep is one script call.
+    // Often, so that what comes due is taken as it comes rather than a second's
+    // worth at once (still at most ROUNDS × CLAIM users a sweep, as after a
+    // fan-out). An idle sweep is one script call.
     const every = Math.min(200, Math.max(50, Math.floor(this.ctx.config.ackTimeoutMs / 2)));
     this.timer = setInterval(() => {
       this.running = this.running
