@@ -27,6 +27,7 @@
 //
 // JSON on stdout (the last line), a table on stderr.
 import { cpus } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -263,7 +264,8 @@ async function run(target: Target) {
     const r = await atRate(target, uids, rate, SECONDS, () => `${prefix}r${n++}`);
     rates.push(r);
     log(
-      `  delivered ${r.deliveries_per_s}/s  p50 ${r.latency_ms.p50} ms  p99 ${r.latency_ms.p99} ms  max ${r.latency_ms.max} ms  ${cpuText(r)}`,
+      `  delivered ${r.deliveries_per_s}/s  p50 ${r.latency_ms.p50} ms  p99 ${r.latency_ms.p99} ms  max ${r.latency_ms.max} ms  ` +
+        `load delay p99 ${r.load_event_loop_delay_ms.p99} max ${r.load_event_loop_delay_ms.max} ms  ${cpuText(r)}`,
     );
   }
 
@@ -370,6 +372,10 @@ async function atRate(target: Target, uids: string[], rate: number, seconds: num
   const perTick = rate / (1000 / tickMs);
   latencies = [];
   recording = true;
+  // A late frame may be the load's own doing (a GC of the process holding 10,000
+  // client sockets stamps every frame behind it late): its event-loop delay says.
+  const loadDelay = monitorEventLoopDelay({ resolution: 1 });
+  loadDelay.enable();
   const cpu0 = cpuNow(target);
   const start = performance.now();
   const d0 = deliveries;
@@ -394,12 +400,14 @@ async function atRate(target: Target, uids: string[], rate: number, seconds: num
   await waitUntil(() => deliveries - d0 >= posted, 30_000).catch(() => undefined);
   const elapsed = (performance.now() - start) / 1000;
   recording = false;
+  loadDelay.disable();
   const sorted = latencies.sort((a, b) => a - b);
   return {
     target_per_s: rate,
     deliveries: deliveries - d0,
     deliveries_per_s: Math.round((deliveries - d0) / elapsed),
     latency_ms: latencySummary(sorted),
+    load_event_loop_delay_ms: { p99: round(loadDelay.percentile(99) / 1e6, 1), max: round(loadDelay.max / 1e6, 1) },
     ...cpuSince(cpu0, target, elapsed, deliveries - d0),
   };
 }
@@ -518,7 +526,8 @@ function table(r: Awaited<ReturnType<typeof run>>): string {
     ...r.rates.map(
       (x) =>
         `  rate      ${String(x.target_per_s).padStart(6)}/s -> ${String(x.deliveries_per_s).padStart(6)}/s delivered  ` +
-        `p50 ${x.latency_ms.p50} ms  p99 ${x.latency_ms.p99} ms  max ${x.latency_ms.max} ms  ${cpuText(x)}`,
+        `p50 ${x.latency_ms.p50} ms  p99 ${x.latency_ms.p99} ms  max ${x.latency_ms.max} ms  ` +
+        `(load's own event-loop delay p99 ${x.load_event_loop_delay_ms.p99} max ${x.load_event_loop_delay_ms.max} ms)  ${cpuText(x)}`,
     ),
     `  saturate  posted ${r.saturate.posted_per_s}/s, delivered ${r.saturate.deliveries_per_s}/s  ` +
       `p50 ${r.saturate.latency_ms.p50} ms  p99 ${r.saturate.latency_ms.p99} ms  ${cpuText(r.saturate)}`,
