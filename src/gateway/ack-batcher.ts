@@ -5,7 +5,6 @@
 // node that dies before a flush loses those acks, and the messages, still
 // pending, are simply sent again.
 import type { Context } from '../context.js';
-import type { UserKeys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
 import { pipelineResults } from '../store/pipeline.js';
 
@@ -52,7 +51,7 @@ export class AckBatcher {
     const { redis, keys, stats, metrics, logger } = this.ctx;
     // The acks of many users in one script call (ack-n.lua), cut at IDS_PER_CALL.
     const pipeline = redis.pipeline();
-    let call: { keys: UserKeys; ids: string[] }[] = [];
+    let call: { base: string; ids: Set<string> }[] = [];
     let inCall = 0;
     for (const [uid, ids] of batch) {
       if (inCall > 0 && inCall + ids.size > IDS_PER_CALL) {
@@ -60,7 +59,7 @@ export class AckBatcher {
         call = [];
         inCall = 0;
       }
-      call.push({ keys: keys.user(uid), ids: [...ids] });
+      call.push({ base: keys.userBase(uid), ids });
       inCall += ids.size;
     }
     if (call.length > 0) void scripts.ack(pipeline, call);

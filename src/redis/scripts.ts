@@ -4,7 +4,7 @@
 // KEYS and ARGV.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { Keys, UserKeys } from './keys.js';
+import { USER_KEY_SUFFIX as S, type Keys, type UserKeys } from './keys.js';
 
 const luaDir = new URL('./lua/', import.meta.url);
 
@@ -61,24 +61,34 @@ function camel(name: string): string {
 // and the reply comes with the pipeline's results.
 export const scripts = {
   /**
-   * See apply-events-n.lua: seven keys per user; ARGV per user: its event count,
-   * then five per event. Reply per user: { a seq per event (0 for a duplicate),
-   * the user's gateway nodes, the unread counts flat (when pushed) }.
+   * See apply-events-n.lua: one base key per user (Keys.userBase); ARGV per user:
+   * its event count, then five per event. Reply per user: { a seq per event (0 for
+   * a duplicate), the user's gateway nodes, the unread counts flat (when pushed) }.
    */
-  applyEvents: (r: Runner, users: UserKeys[], args: (string | number)[]) => {
-    const keys = users.flatMap((k) => [k.seen, k.seq, k.feed, k.msg, k.fast, k.unread, k.nodes]);
-    return run<[number[], string[], string[]][]>(r, 'applyEvents', [keys.length, ...keys], args);
-  },
+  applyEvents: (r: Runner, bases: string[], args: (string | number)[]) =>
+    run<[number[], string[], string[]][]>(
+      r,
+      'applyEvents',
+      [bases.length, ...bases],
+      [S.seen, S.seq, S.feed, S.msg, S.fast, S.unread, S.nodes, ...args],
+    ),
 
   /** See read-6.lua. Reply: { changed, category, count, ... }. */
   read: (r: Runner, k: UserKeys, mode: 'all' | 'category' | 'ids', items: string[]) =>
     run<(string | number)[]>(r, 'read', [k.feed, k.msg, k.unread, k.readmark, k.readids, k.seq], [mode, ...items]),
 
-  /** See ack-n.lua: two keys per user; ARGV per user: its id count, then the ids. Reply: { removed from fast, removed from delayed }. */
-  ack: (r: Runner, acks: { keys: UserKeys; ids: readonly string[] }[]) => {
-    const keys = acks.flatMap(({ keys: k }) => [k.fast, k.delayed]);
-    const args = acks.flatMap(({ ids }) => [ids.length, ...ids]);
-    return run<[number, number]>(r, 'ack', [keys.length, ...keys], args);
+  /**
+   * See ack-n.lua: one base key per user (Keys.userBase); ARGV per user: its id
+   * count, then the ids. Reply: { removed from fast, removed from delayed }.
+   */
+  ack: (r: Runner, acks: { base: string; ids: Iterable<string> }[]) => {
+    const args: (string | number)[] = [S.fast, S.delayed];
+    for (const { ids } of acks) {
+      const at = args.push(0) - 1;
+      for (const id of ids) args.push(id);
+      args[at] = args.length - at - 1;
+    }
+    return run<[number, number]>(r, 'ack', [acks.length, ...acks.map((a) => a.base)], args);
   },
 
   /** See move-tier-3.lua. Reply: { moved, accepted_at of the first left in fast or -1 }. */
@@ -101,11 +111,9 @@ export const scripts = {
   /** See renew-lock-1.lua. ttlMs 0 releases. Reply: 1 when the caller held the lock. */
   renewLock: (r: Runner, key: string, holder: string, ttlMs: number) => run<number>(r, 'renewLock', [key], [holder, ttlMs]),
 
-  /** See pending-page-n.lua: two keys per user. Reply per user: three entries per message: id, seq, stored JSON. */
-  pendingPage: (r: Runner, tier: 'fast' | 'delayed', users: UserKeys[], afterSeq: number, limit: number) => {
-    const keys = users.flatMap((k) => [tier === 'fast' ? k.fast : k.delayed, k.msg]);
-    return run<string[][]>(r, 'pendingPage', [keys.length, ...keys], [afterSeq, limit]);
-  },
+  /** See pending-page-n.lua: one base key per user (Keys.userBase). Reply per user: three entries per message: id, seq, stored JSON. */
+  pendingPage: (r: Runner, tier: 'fast' | 'delayed', bases: string[], afterSeq: number, limit: number) =>
+    run<string[][]>(r, 'pendingPage', [bases.length, ...bases], [afterSeq, limit, S[tier], S.msg]),
 
   /** See ack-through-4.lua. Reply: { removed from fast, removed from delayed, recovered 1/0 }. */
   ackThrough: (r: Runner, k: UserKeys, since: number, max: number) =>

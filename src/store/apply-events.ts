@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { AcceptedEvent } from '../events/event-schema.js';
 import { toStoredMessage, toView, type MessageView, type StoredMessage } from '../events/stored-message.js';
-import type { Keys, UserKeys } from '../redis/keys.js';
+import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
 import { pipelineResults } from './pipeline.js';
 import { toCounts, type UnreadCounts } from './unread.js';
@@ -46,7 +46,7 @@ export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEven
 
   const pipeline = redis.pipeline();
   const calls: number[] = []; // the pipeline positions of the script calls
-  let users: UserKeys[] = [];
+  let users: string[] = []; // base keys
   let args: (string | number)[] = [];
   let inCall = 0;
   const feedIndex: (string | number)[] = [];
@@ -68,7 +68,7 @@ export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEven
       oldest = Math.min(oldest, acceptedAt);
       if (stored.counted) oldestCounted = Math.min(oldestCounted, acceptedAt);
     }
-    users.push(keys.user(uid));
+    users.push(keys.userBase(uid));
     inCall += list.length;
     feedIndex.push(oldest, uid);
     if (oldestCounted !== Infinity) fastIndex.push(oldestCounted, uid);

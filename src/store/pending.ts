@@ -13,7 +13,7 @@ export async function ackMessages(
   uid: string,
   ids: string[],
 ): Promise<{ fast: number; delayed: number }> {
-  const [fast, delayed] = await scripts.ack(redis, [{ keys: keys.user(uid), ids }]);
+  const [fast, delayed] = await scripts.ack(redis, [{ base: keys.userBase(uid), ids }]);
   return { fast, delayed };
 }
 
@@ -46,7 +46,7 @@ export async function pendingPages(
 ): Promise<MessageView[][]> {
   const pipeline = redis.pipeline();
   for (let i = 0; i < uids.length; i += USERS_PER_CALL) {
-    void scripts.pendingPage(pipeline, tier, uids.slice(i, i + USERS_PER_CALL).map((uid) => keys.user(uid)), afterSeq, limit);
+    void scripts.pendingPage(pipeline, tier, uids.slice(i, i + USERS_PER_CALL).map((uid) => keys.userBase(uid)), afterSeq, limit);
   }
   const replies = ((await pipelineResults(pipeline)) as string[][][]).flat();
   return replies.map((flat) => {

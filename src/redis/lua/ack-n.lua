@@ -9,21 +9,24 @@
   Redis; under Cluster the caller groups them by hash slot).
 
   Input:
-    KEYS, two per user:
-      1 fast     zset msgId -> seq
-      2 delayed  zset msgId -> seq
-    ARGV, per user in the order of KEYS: the number of its ids, then the ids
+    KEYS, one per user: its base key (keys.ts, userBase); the user's keys are
+      the base followed by a suffix of ARGV[1..2], in the user's slot:
+      fast     zset msgId -> seq
+      delayed  zset msgId -> seq
+    ARGV[1..2] the suffixes of fast and delayed
+    then, per user in the order of KEYS: the number of its ids, then the ids
 
   Output:
     { removed from fast, removed from delayed }, over all users
 ]]
 local fast, delayed = 0, 0
-local a = 1
-for k = 1, #KEYS, 2 do
+local a = 3
+for u = 1, #KEYS do
+  local fastKey, delayedKey = KEYS[u] .. ARGV[1], KEYS[u] .. ARGV[2]
   local n = tonumber(ARGV[a])
   for i = a + 1, a + n do
-    fast = fast + redis.call('ZREM', KEYS[k], ARGV[i])
-    delayed = delayed + redis.call('ZREM', KEYS[k + 1], ARGV[i])
+    fast = fast + redis.call('ZREM', fastKey, ARGV[i])
+    delayed = delayed + redis.call('ZREM', delayedKey, ARGV[i])
   end
   a = a + n + 1
 end

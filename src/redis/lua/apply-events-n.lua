@@ -15,16 +15,18 @@
   standalone Redis any users; under Cluster the caller groups them by hash slot.
 
   Input:
-    KEYS, seven per user:
-      1 seen     zset eventId -> accepted_at
-      2 seq      string, last sequence number
-      3 feed     zset msgId -> seq
-      4 msg      hash msgId -> stored message JSON
-      5 fast     zset msgId -> seq (pending, fast tier)
-      6 unread   hash category -> count
-      7 nodes    hash nodeId -> 1 (read only)
+    KEYS, one per user: its base key (keys.ts, userBase); the user's keys are
+      the base followed by a suffix of ARGV[1..7], in the user's slot:
+      seen     zset eventId -> accepted_at
+      seq      string, last sequence number
+      feed     zset msgId -> seq
+      msg      hash msgId -> stored message JSON
+      fast     zset msgId -> seq (pending, fast tier)
+      unread   hash category -> count
+      nodes    hash nodeId -> 1 (read only)
 
-    ARGV, per user in the order of KEYS: the number of its events, then five per event:
+    ARGV[1..7] the suffixes of seen, seq, feed, msg, fast, unread, nodes
+    then, per user in the order of KEYS: the number of its events, then five per event:
       id, category, counted ("1" or "0"), accepted_at (ms), stored message JSON
 
   Output, per user in order:
@@ -33,8 +35,11 @@
       { category, count, ... } (empty when no node holds the user or nothing was new) }
 ]]
 local replies = {}
-local a = 1
-for base = 0, #KEYS - 1, 7 do
+local a = 8
+for u = 1, #KEYS do
+  local base = KEYS[u]
+  local seenKey, seqKey, feedKey, msgKey = base .. ARGV[1], base .. ARGV[2], base .. ARGV[3], base .. ARGV[4]
+  local fastKey, unreadKey, nodesKey = base .. ARGV[5], base .. ARGV[6], base .. ARGV[7]
   local n = tonumber(ARGV[a])
   a = a + 1
   local out = {}
@@ -42,25 +47,25 @@ for base = 0, #KEYS - 1, 7 do
   for _ = 1, n do
     local id = ARGV[a]
     local acceptedAt = ARGV[a + 3]
-    if redis.call('ZADD', KEYS[base + 1], 'NX', acceptedAt, id) == 0 then
+    if redis.call('ZADD', seenKey, 'NX', acceptedAt, id) == 0 then
       out[#out + 1] = 0
     else
-      local seq = redis.call('INCR', KEYS[base + 2])
-      redis.call('ZADD', KEYS[base + 3], seq, id)
-      redis.call('HSET', KEYS[base + 4], id, ARGV[a + 4])
+      local seq = redis.call('INCR', seqKey)
+      redis.call('ZADD', feedKey, seq, id)
+      redis.call('HSET', msgKey, id, ARGV[a + 4])
       if ARGV[a + 2] == '1' then
-        redis.call('ZADD', KEYS[base + 5], seq, id)
-        redis.call('HINCRBY', KEYS[base + 6], ARGV[a + 1], 1)
+        redis.call('ZADD', fastKey, seq, id)
+        redis.call('HINCRBY', unreadKey, ARGV[a + 1], 1)
       end
       out[#out + 1] = seq
       fresh = fresh + 1
     end
     a = a + 5
   end
-  local nodes = redis.call('HKEYS', KEYS[base + 7])
+  local nodes = redis.call('HKEYS', nodesKey)
   local unread = {}
   if #nodes > 0 and fresh > 0 then
-    unread = redis.call('HGETALL', KEYS[base + 6])
+    unread = redis.call('HGETALL', unreadKey)
   end
   replies[#replies + 1] = { out, nodes, unread }
 end
