@@ -7,6 +7,7 @@
 //   cron    the leader-locked scheduler of maintenance jobs
 import { ConfigError, ROLES, loadConfig, type Role } from './config.js';
 import { createLogger } from './logger.js';
+import { redisTargetOf } from './redis/connection.js';
 import { RedisNotFoundError, resolveRedis } from './redis/local-server.js';
 import { startService, type ServiceRole } from './service.js';
 
@@ -45,7 +46,11 @@ async function main(): Promise<void> {
 
   let redis;
   try {
-    redis = await resolveRedis(config.redisUrl, config.redisDir, logger);
+    // With sentinels there is no local fallback: they name the master.
+    redis =
+      config.redisSentinels === undefined
+        ? await resolveRedis(config.redisUrl, config.redisDir, logger)
+        : { url: config.redisUrl ?? 'redis://127.0.0.1:6379', stop: async () => {} };
   } catch (err) {
     if (err instanceof RedisNotFoundError) {
       process.stderr.write(`pmq: ${err.message}\n`);
@@ -54,7 +59,7 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const service = await startService({ config, redisUrl: redis.url, roles: ROLE_SETS[role], logger });
+  const service = await startService({ config, redisTarget: redisTargetOf(config, redis.url), roles: ROLE_SETS[role], logger });
 
   let shuttingDown = false;
   const shutdown = (signal: string) => {

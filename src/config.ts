@@ -25,6 +25,19 @@ const list = z
       .filter((k) => k.length > 0),
   );
 
+/** host:port pairs, as Sentinel addresses are written: `s1:26379,s2:26379`. */
+const hostPorts = z
+  .string()
+  .regex(/^\s*[A-Za-z0-9_.-]+:\d{1,5}(\s*,\s*[A-Za-z0-9_.-]+:\d{1,5})*\s*$/, {
+    error: 'must be host:port pairs separated by commas, such as s1:26379,s2:26379',
+  })
+  .transform((s) =>
+    s.split(',').map((pair) => {
+      const [host, port] = pair.trim().split(':');
+      return { host: host!, port: Number(port) };
+    }),
+  );
+
 const cronExpression = z.string().refine((s) => cron.validate(s), {
   error: 'must be a cron expression such as "* * * * *"',
 });
@@ -49,6 +62,8 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,32}$/, { error: 'must match ^[A-Za-z0-9_.-]{1,32}$' })
     .default('pmq'),
   PMQ_REDIS_DIR: z.string().default('./var'),
+  PMQ_REDIS_SENTINELS: hostPorts.optional(),
+  PMQ_REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
   PMQ_FAST_TIER_SECONDS: int(60, 30 * DAY_S).default(DAY_S),
   PMQ_RETENTION_SECONDS: int(120, 365 * DAY_S).default(15 * DAY_S),
   PMQ_MAX_BATCH: int(1, 10_000).default(1000),
@@ -89,6 +104,9 @@ export interface Config {
   port: number;
   /** Undefined: use 127.0.0.1:6379, or start a local redis-server there (see redis/local-server.ts). */
   redisUrl: string | undefined;
+  /** Redis Sentinels that name the master (then redisUrl gives only its password, db and TLS). */
+  redisSentinels: { host: string; port: number }[] | undefined;
+  redisSentinelMaster: string;
   apiKeys: string[];
   /** True when no PMQ_API_KEYS were given and a one-off key was made for this run. */
   apiKeysGenerated: boolean;
@@ -172,6 +190,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     port: e.PORT,
     redisUrl: e.REDIS_URL,
+    redisSentinels: e.PMQ_REDIS_SENTINELS,
+    redisSentinelMaster: e.PMQ_REDIS_SENTINEL_MASTER,
     apiKeys: apiKeysGenerated ? [`dev-${randomBytes(12).toString('hex')}`] : (e.PMQ_API_KEYS ?? []),
     apiKeysGenerated,
     tokenSecret: e.PMQ_TOKEN_SECRET ?? randomBytes(32).toString('hex'),

@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Publisher } from './push/publisher.js';
 import type { Queues } from './queues.js';
+import type { RedisTarget } from './redis/connection.js';
 import type { Keys } from './redis/keys.js';
 import type { StatsBuffer } from './store/stats.js';
 
@@ -14,7 +15,8 @@ export interface Context {
   config: Config;
   /** Fails commands fast while Redis is away (HTTP answers 503); not for BullMQ workers. */
   redis: Redis;
-  redisUrl: string;
+  /** Where Redis is, for the connections a role opens of its own (BullMQ workers, the node channel). */
+  redisTarget: RedisTarget;
   keys: Keys;
   queues: Queues;
   metrics: Metrics;

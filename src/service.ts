@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Publisher } from './push/publisher.js';
 import { Metrics } from './metrics.js';
 import { QUEUE, createQueues } from './queues.js';
-import { checkEvictionPolicy, createRedis } from './redis/connection.js';
+import { checkEvictionPolicy, createRedis, type RedisTarget } from './redis/connection.js';
 import { Keys } from './redis/keys.js';
 import { StatsBuffer, readStats } from './store/stats.js';
 import { startWorkers, type Workers } from '../workers/index.js';
@@ -24,7 +24,7 @@ export type ServiceRole = 'api' | 'gateway' | 'worker' | 'cron';
 
 export interface ServiceOptions {
   config: Config;
-  redisUrl: string;
+  redisTarget: RedisTarget;
   roles: ServiceRole[];
   clock?: Clock;
   logger?: Logger;
@@ -40,15 +40,15 @@ export interface Service {
 }
 
 export async function startService(opts: ServiceOptions): Promise<Service> {
-  const { config, redisUrl, roles } = opts;
+  const { config, redisTarget, roles } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel, config.nodeId);
   const keys = new Keys(config.keyPrefix);
   // Requests fail fast (503) while Redis is away instead of piling up.
-  const redis = createRedis(redisUrl, `${config.nodeId}:cmd`, logger, { maxRetriesPerRequest: 2 });
+  const redis = createRedis(redisTarget, `${config.nodeId}:cmd`, logger, { maxRetriesPerRequest: 2 });
   // BullMQ gets a connection of its own: it defines some sixty Lua commands on the
   // client it is given, and ioredis copies every defined command onto each new
   // pipeline (40 µs instead of 3 µs per pipeline on ours).
-  const queueRedis = createRedis(redisUrl, `${config.nodeId}:queues`, logger, { maxRetriesPerRequest: 2 });
+  const queueRedis = createRedis(redisTarget, `${config.nodeId}:queues`, logger, { maxRetriesPerRequest: 2 });
   const queues = createQueues(queueRedis, keys.queuePrefix, (queue, err) =>
     logger.debug({ queue, err: err.message }, 'queue connection error'),
   );
@@ -56,7 +56,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const clock = opts.clock ?? systemClock;
   const publisher = new Publisher(redis, keys, logger);
   const stats = new StatsBuffer(redis, keys, logger);
-  const ctx: Context = { config, redis, redisUrl, keys, queues, metrics, clock, logger, publisher, stats };
+  const ctx: Context = { config, redis, redisTarget, keys, queues, metrics, clock, logger, publisher, stats };
   const auth = new Authenticator(config.apiKeys, config.tokenSecret, clock);
 
   registerRedisGauges(ctx);

@@ -52,6 +52,20 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(6);
   });
 
+  it('reads Redis Sentinels as host:port pairs, and refuses anything else', () => {
+    expect(loadConfig({}).redisSentinels).toBeUndefined();
+    const c = loadConfig({ PMQ_REDIS_SENTINELS: 's1:26379, 10.0.0.2:26380', PMQ_REDIS_SENTINEL_MASTER: 'pmq-main' });
+    expect(c.redisSentinels).toEqual([
+      { host: 's1', port: 26379 },
+      { host: '10.0.0.2', port: 26380 },
+    ]);
+    expect(c.redisSentinelMaster).toBe('pmq-main');
+    expect(loadConfig({ PMQ_REDIS_SENTINELS: 's1:26379' }).redisSentinelMaster).toBe('mymaster');
+    for (const bad of ['s1', 's1:26379,s2', ' , ', 'redis://s1:26379']) {
+      expect(() => loadConfig({ PMQ_REDIS_SENTINELS: bad }), bad).toThrow(/PMQ_REDIS_SENTINELS: must/);
+    }
+  });
+
   it('requires real keys and secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/PMQ_API_KEYS: required[\s\S]*PMQ_TOKEN_SECRET: required/);
   });

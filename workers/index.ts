@@ -17,7 +17,7 @@ export interface Workers {
 export function startWorkers(ctx: Context): Workers {
   const { config, logger } = ctx;
   // BullMQ's blocking commands need a connection that never gives up on a command.
-  const connection = createRedis(ctx.redisUrl, `${config.nodeId}:worker`, logger, { maxRetriesPerRequest: null });
+  const connection = createRedis(ctx.redisTarget, `${config.nodeId}:worker`, logger, { maxRetriesPerRequest: null });
   const common = {
     connection,
     prefix: ctx.keys.queuePrefix,
@@ -30,7 +30,7 @@ export function startWorkers(ctx: Context): Workers {
   // The processors' own commands go on a connection that, like BullMQ's, waits
   // for Redis to come back in an outage rather than fail and burn the job's
   // attempts; a separate one, so that its pipelines do not carry BullMQ's commands.
-  const storeRedis = createRedis(ctx.redisUrl, `${config.nodeId}:store`, logger, { maxRetriesPerRequest: null });
+  const storeRedis = createRedis(ctx.redisTarget, `${config.nodeId}:store`, logger, { maxRetriesPerRequest: null });
   const workerCtx: Context = { ...ctx, redis: storeRedis };
   const workers = [
     new Worker(QUEUE.events, eventsProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),

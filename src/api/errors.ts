@@ -111,6 +111,10 @@ function isRedisUnavailable(err: unknown): boolean {
   return (
     e.name === 'MaxRetriesPerRequestError' ||
     e.code === 'ECONNREFUSED' ||
-    /Connection is closed|Stream isn't writeable|ECONNREFUSED|LOADING/.test(e.message ?? '')
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED/.test(e.message ?? '') ||
+    // A Redis that cannot take writes for now: still loading, a master left
+    // without replicas (min-replicas-to-write), an old master turned replica
+    // in a failover the client has not followed yet.
+    /^(LOADING|NOREPLICAS|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(e.message ?? '')
   );
 }

@@ -95,7 +95,7 @@ export class Gateway {
   /** Listens on the node channel, starts the heartbeats, takes upgrades on `server`. */
   async start(server: Server): Promise<void> {
     const { config, keys, logger } = this.ctx;
-    this.subscriber = createRedis(this.ctx.redisUrl, `${config.nodeId}:sub`, logger, { maxRetriesPerRequest: null });
+    this.subscriber = createRedis(this.ctx.redisTarget, `${config.nodeId}:sub`, logger, { maxRetriesPerRequest: null });
     let first = true;
     this.subscriber.on('ready', () => {
       // After a reconnect the registry may have lost this node's users (a Redis

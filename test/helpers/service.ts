@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/events/clock.js';
 import { createLogger } from '../../src/logger.js';
+import { redisTargetOf } from '../../src/redis/connection.js';
 import { startService, type Service, type ServiceRole } from '../../src/service.js';
 
 export const API_KEY = 'test-api-key-0123456789';
@@ -41,7 +42,7 @@ export async function startTestService(
   const config = loadConfig(testEnv(opts.env));
   const service = await startService({
     config,
-    redisUrl: config.redisUrl!,
+    redisTarget: redisTargetOf(config, config.redisUrl!),
     roles: opts.roles ?? ['api', 'worker'],
     clock: opts.clock,
     logger: createLogger(config.logLevel, config.nodeId),
