@@ -78,13 +78,18 @@ export class Gateway {
     this.limits = { framesPerSecond: config.wsFramesPerSecond, maxBufferBytes: config.wsMaxBufferBytes };
     this.acks = new AckBatcher(ctx);
     this.resolver = config.authUrl
-      ? new TokenResolver(ctx.redis, ctx.keys, {
-          url: config.authUrl,
-          timeoutMs: config.authTimeoutMs,
-          cacheSeconds: config.authCacheSeconds,
-          jitterSeconds: config.authCacheJitterSeconds,
-          negativeSeconds: config.authNegativeSeconds,
-        })
+      ? new TokenResolver(
+          ctx.redis,
+          ctx.keys,
+          {
+            url: config.authUrl,
+            timeoutMs: config.authTimeoutMs,
+            cacheSeconds: config.authCacheSeconds,
+            jitterSeconds: config.authCacheJitterSeconds,
+            negativeSeconds: config.authNegativeSeconds,
+          },
+          config.nodeId,
+        )
       : undefined;
   }
 

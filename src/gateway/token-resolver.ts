@@ -7,11 +7,17 @@
 // A resolved token is cached for a base TTL plus random jitter (the old system:
 // 3650 s + rand(1, 3000) s, under the main site's own 7300 s), so that tokens
 // cached together do not all expire together; an invalid one for a short while.
-// Concurrent misses for one token in this process make one call (single flight).
-import { createHash } from 'node:crypto';
+//
+// Concurrent misses for one token make one call (single flight): in a process by
+// sharing the promise, across gateway nodes by a short Redis lock. A node that
+// finds the lock taken waits for the cache to be written (polling, at most the
+// call's timeout); when the lock goes without a cache entry (that call failed, or
+// its node died), it makes the call itself.
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { USER_ID } from '../events/event-schema.js';
 import type { Keys } from '../redis/keys.js';
+import { scripts } from '../redis/scripts.js';
 
 export class InvalidTokenError extends Error {
   readonly code = 'unauthorized';
@@ -39,6 +45,8 @@ export interface TokenResolverOptions {
 
 /** What the cache holds for an invalid token. */
 const INVALID = '';
+/** How often a node waiting on another's call looks at the cache. */
+const POLL_MS = 25;
 
 export class TokenResolver {
   private readonly inflight = new Map<string, Promise<string>>();
@@ -47,6 +55,8 @@ export class TokenResolver {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly opts: TokenResolverOptions,
+    /** Written into the lock: which node is calling, for whoever looks. */
+    private readonly nodeId: string,
   ) {}
 
   /** The uid of a main-site token; throws InvalidTokenError or AuthUnavailableError. */
@@ -58,12 +68,37 @@ export class TokenResolver {
 
     let call = this.inflight.get(hash);
     if (!call) {
-      call = this.callMainSite(token, hash).finally(() => this.inflight.delete(hash));
+      call = this.resolveOnce(token, hash).finally(() => this.inflight.delete(hash));
       this.inflight.set(hash, call);
     }
     const uid = await call;
     if (uid === INVALID) throw new InvalidTokenError();
     return uid;
+  }
+
+  /** This process' one resolution of a missed token: its own call, or another node's. */
+  private async resolveOnce(token: string, hash: string): Promise<string> {
+    const lock = this.keys.authLock(hash);
+    const holder = `${this.nodeId}:${randomUUID()}`;
+    // The lock outlives a call that times out, so that a waiter never starts a
+    // second call while the first may still be answered.
+    const lockMs = this.opts.timeoutMs + 1000;
+    const deadline = Date.now() + this.opts.timeoutMs;
+    for (;;) {
+      if ((await this.redis.set(lock, holder, 'PX', lockMs, 'NX')) !== null) {
+        try {
+          return await this.callMainSite(token, hash);
+        } finally {
+          await scripts.renewLock(this.redis, lock, holder, 0).catch(() => undefined);
+        }
+      }
+      // Another node is calling: its answer will be in the cache. If its lock goes
+      // without one (that call failed, or the node died), the next round calls.
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      const cached = await this.redis.get(this.keys.authCache(hash));
+      if (cached !== null) return cached;
+      if (Date.now() > deadline) throw new AuthUnavailableError('timed out waiting for another node\'s call');
+    }
   }
 
   private async callMainSite(token: string, hash: string): Promise<string> {

@@ -114,6 +114,11 @@ export class Keys {
     return `${this.prefix}:auth:${tokenHash}`;
   }
 
+  /** string: the node calling the main site for this token now, with a TTL (single flight across nodes) */
+  authLock(tokenHash: string): string {
+    return `${this.prefix}:auth:${tokenHash}:lock`;
+  }
+
   /** zset uid -> time (ms) of the user's next redelivery check (see workers/fast.worker.ts) */
   get redeliverDue(): string {
     return `${this.prefix}:{redeliver}:due`;
