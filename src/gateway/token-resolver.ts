@@ -97,7 +97,7 @@ export class TokenResolver {
       await new Promise((r) => setTimeout(r, POLL_MS));
       const cached = await this.redis.get(this.keys.authCache(hash));
       if (cached !== null) return cached;
-      if (Date.now() > deadline) throw new AuthUnavailableError('timed out waiting for another node\'s call');
+      if (Date.now() > deadline) throw new AuthUnavailableError("timed out waiting for another node's call");
     }
   }
 

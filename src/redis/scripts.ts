@@ -84,6 +84,7 @@ export const scripts = {
   ack: (r: Runner, acks: { base: string; ids: Iterable<string> }[]) => {
     const args: (string | number)[] = [S.fast, S.delayed];
     for (const { ids } of acks) {
+      // The count goes before the ids; an iterable's is known once they are in.
       const at = args.push(0) - 1;
       for (const id of ids) args.push(id);
       args[at] = args.length - at - 1;
