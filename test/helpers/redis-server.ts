@@ -41,17 +41,7 @@ export async function startRedisServer(opts: { port?: number; dir?: string; appe
     ],
     { stdio: 'ignore' },
   );
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', () => resolve());
-    child.once('error', (err) =>
-      reject(new Error(`cannot start redis-server (${err.message}): install it, e.g. apt-get install redis-server`)),
-    );
-  });
-  for (let i = 0; ; i++) {
-    if (await answersPing('127.0.0.1', port)) break;
-    if (i > 100 || child.exitCode !== null) throw new Error(`redis-server on port ${port} did not start`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await untilItAnswers(child, port, 'redis-server');
   const ownDir = opts.dir === undefined;
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -59,15 +49,33 @@ export async function startRedisServer(opts: { port?: number; dir?: string; appe
     dir,
     process: child,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        await new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGKILL');
-        });
-      }
+      await kill(child);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Waits for a redis-server just spawned to answer PING on its port. */
+async function untilItAnswers(child: ChildProcess, port: number, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', () => resolve());
+    child.once('error', (err) =>
+      reject(new Error(`cannot start ${what} (${err.message}): install redis-server, e.g. apt-get install redis-server`)),
+    );
+  });
+  for (let i = 0; ; i++) {
+    if (await answersPing('127.0.0.1', port)) return;
+    if (i > 100 || child.exitCode !== null) throw new Error(`${what} on port ${port} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
 }
 
 export interface TestSentinel {
@@ -96,24 +104,11 @@ export async function startSentinel(master: { port: number }, name = 'mymaster')
     ].join('\n'),
   );
   const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', () => resolve());
-    child.once('error', (err) => reject(new Error(`cannot start redis-server --sentinel (${err.message})`)));
-  });
-  for (let i = 0; ; i++) {
-    if (await answersPing('127.0.0.1', port)) break;
-    if (i > 100 || child.exitCode !== null) throw new Error(`redis sentinel on port ${port} did not start`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await untilItAnswers(child, port, 'redis-server --sentinel');
   return {
     port,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        await new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGKILL');
-        });
-      }
+      await kill(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
