@@ -1,6 +1,7 @@
 // What the main site may POST to /v1/events, and what it is turned into.
 // No I/O here: the route validates with these schemas and enqueues the result.
 import { z } from 'zod';
+import { MAX_DATA_DEPTH, nestingDepth, wellFormedJson } from './well-formed.js';
 
 export const USER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 export const EVENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -9,6 +10,13 @@ export const CATEGORY = /^[a-z][a-z0-9_.-]{0,31}$/;
 
 /** A string field whose error says "is required" when it is missing. */
 const str = () => z.string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') });
+
+/** Free text, made well-formed (a lone surrogate becomes U+FFFD: see well-formed.ts). */
+const text = (max = Infinity) =>
+  z
+    .string({ error: 'must be a string' })
+    .max(max, { error: `must be at most ${max} characters` })
+    .transform((s) => s.toWellFormed());
 
 export const userId = str().regex(USER_ID, {
   error: 'must match ^[A-Za-z0-9_.:-]{1,64}$',
@@ -28,9 +36,13 @@ export const eventSchema = z.strictObject(
     type: str().regex(CATEGORY, { error: 'must match ^[a-z][a-z0-9_.-]{0,31}$ (comment, notice, ...)' }),
     to: userId,
     from: userId.optional(),
-    title: z.string({ error: 'must be a string' }).max(512, { error: 'must be at most 512 characters' }).optional(),
-    body: z.string({ error: 'must be a string' }).optional(),
-    data: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
+    title: text(512).optional(),
+    body: text().optional(),
+    data: z
+      .record(z.string(), z.unknown(), { error: 'must be an object' })
+      .refine((d) => nestingDepth(d) <= MAX_DATA_DEPTH, { error: `must nest at most ${MAX_DATA_DEPTH} levels deep` })
+      .transform((d) => wellFormedJson(d) as Record<string, unknown>)
+      .optional(),
     created_at: createdAt.optional(),
   },
   { error: (iss) => (iss.code === 'unrecognized_keys' ? undefined : 'must be an object') },
