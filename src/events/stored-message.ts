@@ -2,7 +2,7 @@
 import type { AcceptedEvent } from './event-schema.js';
 import { isCounted } from './event-schema.js';
 
-/** What the Lua scripts read back: `category`, `counted` and `accepted_at` (see lua/). */
+/** What the Lua scripts read back: `category`, `counted` and `accepted_at` (see lua/includes/stored-message.lua). */
 export interface StoredMessage {
   id: string;
   category: string;
@@ -33,9 +33,23 @@ export interface MessageView {
   tier: Tier | null;
 }
 
+/**
+ * The order of the fields is part of the contract with the Lua scripts
+ * (lua/includes/stored-message.lua reads `id`, `category` at the start of the JSON
+ * and `accepted_at`, `counted` at its end, without decoding the rest).
+ */
 export function toStoredMessage(e: AcceptedEvent): StoredMessage {
-  const { to: _to, ...rest } = e;
-  return { ...rest, counted: isCounted(e) };
+  return {
+    id: e.id,
+    category: e.category,
+    ...(e.from !== undefined && { from: e.from }),
+    ...(e.title !== undefined && { title: e.title }),
+    ...(e.body !== undefined && { body: e.body }),
+    ...(e.data !== undefined && { data: e.data }),
+    created_at: e.created_at,
+    accepted_at: e.accepted_at,
+    counted: isCounted(e),
+  };
 }
 
 export function toView(m: StoredMessage, seq: number, state: MessageState, tier: Tier | null): MessageView {

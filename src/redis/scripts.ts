@@ -24,7 +24,7 @@ function scriptFiles(): ScriptFile[] {
       const match = /^(.+)-(\d+|n)\.lua$/.exec(f);
       if (!match) throw new Error(`Lua script ${f} must be named <name>-<key count or n>.lua`);
       const numberOfKeys = match[2] === 'n' ? undefined : Number(match[2]);
-      return { name: match[1]!, numberOfKeys, lua: readFileSync(new URL(f, luaDir), 'utf8') };
+      return { name: match[1]!, numberOfKeys, lua: withIncludes(readFileSync(new URL(f, luaDir), 'utf8'), f) };
     });
   // Two files of one name (a stale copy left in dist/ by a rename) would make the
   // key count a matter of directory order.
@@ -32,6 +32,20 @@ function scriptFiles(): ScriptFile[] {
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice !== undefined) throw new Error(`two Lua scripts named ${twice} in ${luaDir.pathname}`);
   return cached;
+}
+
+/**
+ * Shared Lua, as in BullMQ: a line `--- @include "name"` is replaced by
+ * lua/includes/name.lua, so that what several scripts need is written once.
+ */
+function withIncludes(lua: string, file: string): string {
+  return lua.replace(/^--- @include "([a-z0-9-]+)"$/gm, (_, name: string) => {
+    try {
+      return readFileSync(new URL(`includes/${name}.lua`, luaDir), 'utf8');
+    } catch {
+      throw new Error(`Lua script ${file} includes "${name}": no lua/includes/${name}.lua`);
+    }
+  });
 }
 
 /** Where a script may run: on a client (one round trip) or queued on a pipeline. */

@@ -16,13 +16,21 @@
   Output:
     { moved, accepted_at of the first message left in the fast tier or -1 when none }
 ]]
+--- @include "stored-message"
+
+local function acceptedAtOf(id)
+  local stored = redis.call('HGET', KEYS[3], id)
+  if not stored then return 0 end
+  local _, _, acceptedAt = storedMessage(stored)
+  return acceptedAt
+end
+
 local cutoff = tonumber(ARGV[1])
 local entries = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
 local moved = 0
 for i = 1, #entries, 2 do
   local id = entries[i]
-  local stored = redis.call('HGET', KEYS[3], id)
-  local acceptedAt = stored and cjson.decode(stored).accepted_at or 0
+  local acceptedAt = acceptedAtOf(id)
   if acceptedAt >= cutoff then
     return { moved, acceptedAt }
   end
@@ -32,7 +40,6 @@ for i = 1, #entries, 2 do
 end
 local next = redis.call('ZRANGE', KEYS[1], 0, 0)
 if next[1] then
-  local stored = redis.call('HGET', KEYS[3], next[1])
-  return { moved, stored and cjson.decode(stored).accepted_at or 0 }
+  return { moved, acceptedAtOf(next[1]) }
 end
 return { moved, -1 }

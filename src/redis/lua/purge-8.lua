@@ -2,6 +2,7 @@
   Removes ONE user's messages that are past retention, at most ARGV[2] of them,
   lowest sequence number first: from the feed, the stored messages, the seen-marks,
   whichever pending tier holds them, and the unread count where still unread.
+  When the feed is left empty, the readmarks and read ids go too.
 
   The walk stops at the first message younger than the cutoff. Sequence order is
   acceptance order but for retried jobs, so a late-applied old message may wait
@@ -24,6 +25,8 @@
       tier, of which still unread, accepted_at of the oldest message left or -1
       when the feed is empty }
 ]]
+--- @include "stored-message"
+
 local cutoff = tonumber(ARGV[1])
 local entries = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
 local purged, fast, delayed, unread = 0, 0, 0, 0
@@ -33,9 +36,10 @@ for i = 1, #entries, 2 do
   local id = entries[i]
   local seq = tonumber(entries[i + 1])
   local stored = redis.call('HGET', KEYS[3], id)
-  local m = stored and cjson.decode(stored)
-  if m and m.accepted_at >= cutoff then
-    oldest = m.accepted_at
+  local category, counted, acceptedAt = nil, false, 0
+  if stored then category, counted, acceptedAt = storedMessage(stored) end
+  if acceptedAt >= cutoff then
+    oldest = acceptedAt
     break
   end
   redis.call('ZREM', KEYS[2], id)
@@ -44,11 +48,11 @@ for i = 1, #entries, 2 do
   fast = fast + redis.call('ZREM', KEYS[4], id)
   delayed = delayed + redis.call('ZREM', KEYS[5], id)
   local readOneByOne = redis.call('SREM', KEYS[8], id) == 1
-  if m and m.counted and not readOneByOne then
-    local mark = tonumber(redis.call('HGET', KEYS[7], m.category) or '0')
+  if category and counted and not readOneByOne then
+    local mark = tonumber(redis.call('HGET', KEYS[7], category) or '0')
     if seq > mark then
-      if redis.call('HINCRBY', KEYS[6], m.category, -1) <= 0 then
-        redis.call('HDEL', KEYS[6], m.category)
+      if redis.call('HINCRBY', KEYS[6], category, -1) <= 0 then
+        redis.call('HDEL', KEYS[6], category)
       end
       unread = unread + 1
     end
@@ -60,7 +64,16 @@ if oldest == -1 then
   local next = redis.call('ZRANGE', KEYS[2], 0, 0)
   if next[1] then
     local stored = redis.call('HGET', KEYS[3], next[1])
-    oldest = stored and cjson.decode(stored).accepted_at or 0
+    if stored then
+      local _, _, acceptedAt = storedMessage(stored)
+      oldest = acceptedAt
+    else
+      oldest = 0
+    end
+  else
+    -- Nothing left to apply a readmark or a read id to: every later message
+    -- takes a higher seq. Dropping them keeps a user's state to what they have.
+    redis.call('DEL', KEYS[7], KEYS[8])
   end
 end
 return { purged, fast, delayed, unread, oldest }

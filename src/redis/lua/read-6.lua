@@ -2,11 +2,16 @@
   Marks messages of ONE user read and returns the unread counts that follow.
 
   Three modes:
-    all       every category: its readmark moves to the current seq, its count goes
-    category  the named categories, the same way
+    all       every category with unread messages: its readmark moves to the
+              current seq, its count goes
+    category  the named categories, the same way; a category with nothing unread
+              changes nothing and gets no readmark (a readmark below which all is
+              read already says nothing new), so that a user naming categories they
+              never had leaves no state behind
     ids       each named message, where it is counted, still unread, and the user's;
               ids that are unknown, not counted or already read change nothing
   A count never goes below zero: a category's field is removed when it reaches zero.
+  All or nothing: the ids are all looked at before anything is written.
 
   Input:
     KEYS[1] feed      zset msgId -> seq
@@ -23,14 +28,16 @@
     { changed, category1, count1, category2, count2, ... }
     changed: how many messages or categories went from unread to read
 ]]
+--- @include "stored-message"
+
 local mode = ARGV[1]
 local changed = 0
 
 local function readCategory(category, seq)
   if redis.call('HDEL', KEYS[3], category) == 1 then
+    redis.call('HSET', KEYS[4], category, seq)
     changed = changed + 1
   end
-  redis.call('HSET', KEYS[4], category, seq)
 end
 
 if mode == 'all' then
@@ -45,21 +52,30 @@ elseif mode == 'category' then
     readCategory(ARGV[i], seq)
   end
 elseif mode == 'ids' then
+  -- First which of them are unread, and of which category; then the writes.
+  local toRead = {}
   for i = 2, #ARGV do
     local id = ARGV[i]
     local stored = redis.call('HGET', KEYS[2], id)
     if stored then
-      local m = cjson.decode(stored)
-      if m.counted then
+      local category, counted = storedMessage(stored)
+      if category and counted then
         local seq = tonumber(redis.call('ZSCORE', KEYS[1], id))
-        local mark = tonumber(redis.call('HGET', KEYS[4], m.category) or '0')
-        if seq and seq > mark and redis.call('SADD', KEYS[5], id) == 1 then
-          if redis.call('HINCRBY', KEYS[3], m.category, -1) <= 0 then
-            redis.call('HDEL', KEYS[3], m.category)
-          end
-          changed = changed + 1
+        local mark = tonumber(redis.call('HGET', KEYS[4], category) or '0')
+        if seq and seq > mark then
+          toRead[#toRead + 1] = { id, category }
         end
       end
+    end
+  end
+  for i = 1, #toRead do
+    local id, category = toRead[i][1], toRead[i][2]
+    -- SADD also drops an id named twice in one call.
+    if redis.call('SADD', KEYS[5], id) == 1 then
+      if redis.call('HINCRBY', KEYS[3], category, -1) <= 0 then
+        redis.call('HDEL', KEYS[3], category)
+      end
+      changed = changed + 1
     end
   end
 else
