@@ -36,6 +36,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly maintenanceFailures = new Counter({
+    name: 'pmq_maintenance_failures_total',
+    help: 'Users skipped by a maintenance round because their step failed (logged with the user id)',
+    labelNames: ['task'] as const,
+    registers: [this.registry],
+  });
+
   readonly acks = new Counter({
     name: 'pmq_acked_total',
     help: 'Pending messages acknowledged as delivered',

@@ -12,20 +12,24 @@ export function maintenanceProcessor(ctx: Context) {
     perUser: ctx.config.maintMessagesPerUser,
     rounds: ctx.config.maintMaxRounds,
   };
+  const onFailure = (task: MaintenanceJob['task']) => (uid: string, err: Error) => {
+    ctx.metrics.maintenanceFailures.inc({ task });
+    ctx.logger.error({ task, uid, err: err.message }, 'maintenance step failed for this user: skipped until the next run');
+  };
   return async (job: Job<MaintenanceJob>) => {
     const now = ctx.clock.now();
     switch (job.data.task) {
       case 'tier-move': {
-        const r = await moveDueToDelayed(ctx.redis, ctx.keys, now - ctx.config.fastTierMs, bounds);
+        const r = await moveDueToDelayed(ctx.redis, ctx.keys, now - ctx.config.fastTierMs, bounds, onFailure('tier-move'));
         ctx.metrics.tierMoves.inc(r.moved);
-        if (r.moved > 0 || r.more) ctx.logger.info({ task: job.data.task, ...r }, 'tier move');
+        if (r.moved > 0 || r.more || r.failed > 0) ctx.logger.info({ task: job.data.task, ...r }, 'tier move');
         return r;
       }
       case 'purge': {
-        const r = await purgeExpired(ctx.redis, ctx.keys, now - ctx.config.retentionMs, bounds);
+        const r = await purgeExpired(ctx.redis, ctx.keys, now - ctx.config.retentionMs, bounds, onFailure('purge'));
         ctx.metrics.purges.inc({ state: 'pending' }, r.pending);
         ctx.metrics.purges.inc({ state: 'delivered' }, r.purged - r.pending);
-        if (r.purged > 0 || r.more) ctx.logger.info({ task: job.data.task, ...r }, 'purge');
+        if (r.purged > 0 || r.more || r.failed > 0) ctx.logger.info({ task: job.data.task, ...r }, 'purge');
         return r;
       }
       case 'node-sweep': {

@@ -17,9 +17,17 @@ export interface Bounds {
   rounds: number;
 }
 
+/**
+ * Called for a user whose step failed (a key of the wrong type, a script error):
+ * the round skips them and goes on; they are tried again at the next call.
+ */
+export type OnUserFailure = (uid: string, err: Error) => void;
+
 export interface MoveResult {
   moved: number;
   users: number;
+  /** Users skipped because their step failed (see OnUserFailure). */
+  failed: number;
   /** True when the bounds stopped the work before everything due was done. */
   more: boolean;
 }
@@ -29,12 +37,19 @@ export interface PurgeResult {
   pending: number;
   unread: number;
   users: number;
+  failed: number;
   more: boolean;
 }
 
 /** Moves fast-tier messages accepted before `cutoff` into the delayed tier. */
-export async function moveDueToDelayed(redis: Redis, keys: Keys, cutoff: number, bounds: Bounds): Promise<MoveResult> {
-  const result: MoveResult = { moved: 0, users: 0, more: false };
+export async function moveDueToDelayed(
+  redis: Redis,
+  keys: Keys,
+  cutoff: number,
+  bounds: Bounds,
+  onFailure: OnUserFailure,
+): Promise<MoveResult> {
+  const result: MoveResult = { moved: 0, users: 0, failed: 0, more: false };
   for (let round = 0; round < bounds.rounds; round++) {
     const uids = await dueUsers(redis, keys.fastIndex, cutoff, bounds.users);
     if (uids.length === 0) return result;
@@ -44,7 +59,11 @@ export async function moveDueToDelayed(redis: Redis, keys: Keys, cutoff: number,
     let moved = 0;
     for (const [i, uid] of uids.entries()) {
       const [err, reply] = replies[i] ?? [];
-      if (err) throw err;
+      if (err) {
+        await skipUser(redis, keys.fastIndex, uid, cutoff, err, onFailure);
+        result.failed++;
+        continue;
+      }
       const [n, oldest] = reply as [number, number];
       moved += n;
       await reindex(redis, keys.fastIndex, keys.user(uid).fast, uid, oldest);
@@ -58,8 +77,14 @@ export async function moveDueToDelayed(redis: Redis, keys: Keys, cutoff: number,
 }
 
 /** Removes every message accepted before `cutoff`: feed, pending, unread, seen-mark. */
-export async function purgeExpired(redis: Redis, keys: Keys, cutoff: number, bounds: Bounds): Promise<PurgeResult> {
-  const result: PurgeResult = { purged: 0, pending: 0, unread: 0, users: 0, more: false };
+export async function purgeExpired(
+  redis: Redis,
+  keys: Keys,
+  cutoff: number,
+  bounds: Bounds,
+  onFailure: OnUserFailure,
+): Promise<PurgeResult> {
+  const result: PurgeResult = { purged: 0, pending: 0, unread: 0, users: 0, failed: 0, more: false };
   for (let round = 0; round < bounds.rounds; round++) {
     const uids = await dueUsers(redis, keys.feedIndex, cutoff, bounds.users);
     if (uids.length === 0) return result;
@@ -72,7 +97,11 @@ export async function purgeExpired(redis: Redis, keys: Keys, cutoff: number, bou
     let unread = 0;
     for (const [i, uid] of uids.entries()) {
       const [err, reply] = replies[i] ?? [];
-      if (err) throw err;
+      if (err) {
+        await skipUser(redis, keys.feedIndex, uid, cutoff, err, onFailure);
+        result.failed++;
+        continue;
+      }
       const [n, f, d, u, oldest] = reply as [number, number, number, number, number];
       purged += n;
       fast += f;
@@ -89,6 +118,15 @@ export async function purgeExpired(redis: Redis, keys: Keys, cutoff: number, bou
   }
   result.more = (await dueUsers(redis, keys.feedIndex, cutoff, 1)).length > 0;
   return result;
+}
+
+/**
+ * A user whose step failed goes to the cutoff in the index: no longer due in
+ * this call (the rounds go on with the users after them), due again at the next.
+ */
+async function skipUser(redis: Redis, index: string, uid: string, cutoff: number, err: Error, onFailure: OnUserFailure) {
+  onFailure(uid, err);
+  await redis.zadd(index, cutoff, uid);
 }
 
 function dueUsers(redis: Redis, index: string, cutoff: number, limit: number): Promise<string[]> {
