@@ -4,6 +4,7 @@
 // fast-check draws the text; each run is a fresh user on one real service.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anyJson, anyText } from './helpers/arbitraries.js';
 import { runMaintenance } from './helpers/maintenance.js';
 import { ManualClock } from './helpers/manual-clock.js';
 import { startTestService, waitFor, type TestService } from './helpers/service.js';
@@ -20,19 +21,8 @@ afterAll(async () => {
   await t.stop();
 });
 
-/** Any UTF-16 code unit, so lone surrogates and control characters come often. */
-const anyText = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)), maxLength: 30 });
-const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small' },
-    anyText,
-    fc.integer(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(tie('value'), { maxLength: 3 }),
-    fc.dictionary(anyText, tie('value'), { maxKeys: 3 }),
-  ),
-})).value;
+const text = anyText(30);
+const json = anyJson(30);
 
 /** What PMQ promises to keep of a JSON value: every string well-formed, as JSON carries it. */
 function expected(v: unknown): unknown {
@@ -52,7 +42,7 @@ let run = 0;
 describe('text through every step', () => {
   it('round-trips random strings', async () => {
     await fc.assert(
-      fc.asyncProperty(anyText, anyText, fc.dictionary(anyText, json, { maxKeys: 4 }), async (title, body, data) => {
+      fc.asyncProperty(text, text, fc.dictionary(text, json, { maxKeys: 4 }), async (title, body, data) => {
         const uid = `rt${++run}`;
         const id = `m${run}`;
         const want = expected({ title, body, data }) as { title: string; body: string; data: object };

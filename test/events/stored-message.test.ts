@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { acceptEvent, eventSchema } from '../../src/events/event-schema.js';
 import { toStoredMessage } from '../../src/events/stored-message.js';
+import { anyJson, anyText } from '../helpers/arbitraries.js';
 
 const include = readFileSync(new URL('../../src/redis/lua/includes/stored-message.lua', import.meta.url), 'utf8');
 const lua = `${include}\nlocal c, counted, at = storedMessage(ARGV[1])\nreturn { c or false, counted and 1 or 0, at }`;
@@ -16,20 +17,8 @@ const lua = `${include}\nlocal c, counted, at = storedMessage(ARGV[1])\nreturn {
 const redis = new Redis(inject('redisUrl'));
 afterAll(() => redis.quit());
 
-/** Any UTF-16 code unit: lone surrogates and control characters included. */
-const anyText = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)), maxLength: 40 });
-const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small' },
-    anyText,
-    fc.integer(),
-    fc.double({ noNaN: true, noDefaultInfinity: true }),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(tie('value'), { maxLength: 3 }),
-    fc.dictionary(anyText, tie('value'), { maxKeys: 3 }),
-  ),
-})).value;
+const anyText40 = anyText(40);
+const json = anyJson(40);
 
 const input = fc.record(
   {
@@ -37,9 +26,9 @@ const input = fc.record(
     type: fc.stringMatching(/^[a-z][a-z0-9_.-]{0,31}$/),
     to: fc.constantFrom('u1', 'u2'),
     from: fc.constantFrom('u1', 'u2'),
-    title: anyText,
-    body: anyText,
-    data: fc.dictionary(anyText, json, { maxKeys: 4 }),
+    title: anyText40,
+    body: anyText40,
+    data: fc.dictionary(anyText40, json, { maxKeys: 4 }),
   },
   { requiredKeys: ['id', 'type', 'to'] },
 );

@@ -26,6 +26,7 @@
       when the feed is empty }
 ]]
 --- @include "stored-message"
+--- @include "unread-count"
 
 local cutoff = tonumber(ARGV[1])
 local entries = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
@@ -51,9 +52,7 @@ for i = 1, #entries, 2 do
   if category and counted and not readOneByOne then
     local mark = tonumber(redis.call('HGET', KEYS[7], category) or '0')
     if seq > mark then
-      if redis.call('HINCRBY', KEYS[6], category, -1) <= 0 then
-        redis.call('HDEL', KEYS[6], category)
-      end
+      decrementUnread(KEYS[6], category)
       unread = unread + 1
     end
   end

@@ -29,6 +29,7 @@
     changed: how many messages or categories went from unread to read
 ]]
 --- @include "stored-message"
+--- @include "unread-count"
 
 local mode = ARGV[1]
 local changed = 0
@@ -72,9 +73,7 @@ elseif mode == 'ids' then
     local id, category = toRead[i][1], toRead[i][2]
     -- SADD also drops an id named twice in one call.
     if redis.call('SADD', KEYS[5], id) == 1 then
-      if redis.call('HINCRBY', KEYS[3], category, -1) <= 0 then
-        redis.call('HDEL', KEYS[3], category)
-      end
+      decrementUnread(KEYS[3], category)
       changed = changed + 1
     end
   end
