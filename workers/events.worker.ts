@@ -1,5 +1,5 @@
 // The `events` processor: apply a chunk of accepted events (Lua, one round trip
-// that also says where each user is online), then push the new messages to the
+// that also says where each user is online), then push the pending messages to the
 // users who are, with their counts, and schedule a redelivery check for them.
 import type { Job } from 'bullmq';
 import type { Context } from '../src/context.js';
@@ -9,14 +9,17 @@ import { scheduleRedelivery } from '../src/push/redelivery.js';
 import { applyEvents } from '../src/store/apply-events.js';
 
 export function eventsProcessor(ctx: Context) {
-  return async (job: Job<EventsJob>): Promise<{ applied: number; duplicates: number; pushed: number }> => {
+  return async (job: Job<EventsJob>): Promise<{ applied: number; duplicates: number; stillPending: number; pushed: number }> => {
     const result = await applyEvents(ctx.redis, ctx.keys, job.data.events);
     ctx.stats.add({ fast: result.pending });
     ctx.metrics.eventsApplied.inc(result.applied);
     ctx.metrics.eventsDuplicate.inc(result.duplicates);
 
-    // Only what is new and pending is pushed: a duplicate was pushed the first
-    // time (or waits in the pending set), a self-comment is nobody's news.
+    // New pending messages are pushed, and so are duplicates still in the fast
+    // tier: this may be the retry of an attempt that applied them and then failed
+    // or died before its push (or its redelivery schedule). Pushed twice, the
+    // client drops the second by id; acked, a duplicate is not pending and is not
+    // pushed; a self-comment is nobody's news.
     const deliveries: LocatedDelivery[] = [];
     for (const [uid, u] of result.byUser) {
       if (u.nodes.length > 0 && u.pending.length > 0) {
@@ -31,6 +34,6 @@ export function eventsProcessor(ctx: Context) {
       if (ctx.config.redeliverMax > 0) await scheduleRedelivery(ctx.redis, ctx.keys, online, ctx.config.ackTimeoutMs);
     }
     ctx.metrics.deliveries.inc(online.size);
-    return { applied: result.applied, duplicates: result.duplicates, pushed: online.size };
+    return { applied: result.applied, duplicates: result.duplicates, stillPending: result.stillPending, pushed: online.size };
   };
 }

@@ -77,10 +77,11 @@ export const scripts = {
   /**
    * See apply-events-n.lua: one base key per user (Keys.userBase); ARGV per user:
    * its event count, then five per event. Reply per user: { a seq per event (0 for
-   * a duplicate), the user's gateway nodes, the unread counts flat (when pushed) }.
+   * a duplicate), the user's gateway nodes, the unread counts flat (when pushed),
+   * the duplicates still pending in the fast tier flat (id, seq, JSON; when online) }.
    */
   applyEvents: (r: Runner, bases: string[], args: (string | number)[]) =>
-    run<[number[], string[], string[]][]>(
+    run<[number[], string[], string[], string[]][]>(
       r,
       'applyEvents',
       [bases.length, ...bases],

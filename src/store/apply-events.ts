@@ -1,7 +1,8 @@
 // Applies accepted events to their users' state: one Lua call for a whole chunk
 // (at most MAX_EVENTS_PER_CALL events, so that no call holds Redis long), the
 // index updates riding on the same round trip. The same call says where each
-// user is online, for the push that follows.
+// user is online, and what to push there: the new pending messages, and those of
+// a retried job that are still pending (its earlier attempt may never have pushed).
 //
 // One call for many users is right on a standalone Redis (or Sentinel). Under
 // Cluster the users of one call must share a hash slot: the grouping goes here.
@@ -14,11 +15,14 @@ import { pipelineResults } from './pipeline.js';
 import { toCounts, type UnreadCounts } from './unread.js';
 
 export interface UserApplied {
-  /** The new pending messages (not duplicates, not self-comments), in seq order; only for an online user. */
+  /**
+   * What to push, in seq order; only for an online user: the new pending messages
+   * (not self-comments) and the duplicates still pending in the fast tier.
+   */
   pending: MessageView[];
   /** The gateway nodes holding the user (empty: offline). */
   nodes: string[];
-  /** The counts after these events; only when the user is online and something was new. */
+  /** The counts after these events; only when the user is online and something is new or still pending. */
   unread: UnreadCounts | undefined;
 }
 
@@ -29,6 +33,8 @@ export interface ApplyResult {
   duplicates: number;
   /** New messages that entered the fast tier (counted ones). */
   pending: number;
+  /** Duplicates still pending in the fast tier of an online user: pushed again. */
+  stillPending: number;
   byUser: Map<string, UserApplied>;
 }
 
@@ -81,12 +87,12 @@ export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEven
   if (feedIndex.length > 0) pipeline.zadd(keys.feedIndex, 'LT', ...feedIndex);
   if (fastIndex.length > 0) pipeline.zadd(keys.fastIndex, 'LT', ...fastIndex);
   const replies = await pipelineResults(pipeline);
-  const perUser = calls.flatMap((i) => replies[i] as [number[], string[], string[]][]);
+  const perUser = calls.flatMap((i) => (replies[i] as RawUserReply[]).map(decodeUserReply));
 
-  const result: ApplyResult = { applied: 0, duplicates: 0, pending: 0, byUser: new Map() };
+  const result: ApplyResult = { applied: 0, duplicates: 0, pending: 0, stillPending: 0, byUser: new Map() };
   let u = 0;
   for (const [uid, list] of byUser) {
-    const [seqs, nodes, unread] = perUser[u++]!;
+    const { seqs, nodes, unread, stillPending } = perUser[u++]!;
     const pending: MessageView[] = [];
     list.forEach(({ stored }, i) => {
       const seq = seqs[i] ?? 0;
@@ -100,7 +106,35 @@ export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEven
       // Views are for the push: most users are offline and need none.
       if (nodes.length > 0) pending.push(toView(stored, seq, 'pending', 'fast'));
     });
+    if (stillPending.length > 0) {
+      // An id twice in one job is new once and then a duplicate: pushed once.
+      const ids = new Set(pending.map((m) => m.id));
+      for (const m of stillPending) if (!ids.has(m.id)) pending.push(m);
+      pending.sort((x, y) => x.seq - y.seq);
+      result.stillPending += stillPending.length;
+    }
     result.byUser.set(uid, { pending, nodes, unread: unread.length > 0 ? toCounts(uid, unread) : undefined });
   }
   return result;
+}
+
+/** One user's part of the script's reply, as apply-events-n.lua lists it. */
+type RawUserReply = [seqs: number[], nodes: string[], unread: string[], stillPending: string[]];
+
+interface UserReply {
+  /** Per event, in order: its seq, or 0 for a duplicate. */
+  seqs: number[];
+  nodes: string[];
+  /** category, count, ... (empty when nothing is pushed) */
+  unread: string[];
+  /** The duplicates still pending in the fast tier (only for an online user). */
+  stillPending: MessageView[];
+}
+
+function decodeUserReply([seqs, nodes, unread, flat]: RawUserReply): UserReply {
+  const stillPending: MessageView[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    stillPending.push(toView(JSON.parse(flat[i + 2]!) as StoredMessage, Number(flat[i + 1]), 'pending', 'fast'));
+  }
+  return { seqs, nodes, unread, stillPending };
 }

@@ -8,8 +8,11 @@
   re-posted event is exact.
 
   It also answers what the push that follows needs, in the same round trip: the
-  gateway nodes holding each user and, when there are any and something was new,
-  the user's unread counts.
+  gateway nodes holding each user and, for a user they hold, the duplicates still
+  pending in the fast tier (an earlier attempt of the job applied them and may
+  have failed or died before its push: they are pushed again) and, when anything
+  is new or still pending, the user's unread counts. Only a duplicate of an
+  online user costs a lookup; a new event costs nothing more.
 
   Several users in one call: only where all their keys share a slot. On a
   standalone Redis any users; under Cluster the caller groups them by hash slot.
@@ -32,7 +35,10 @@
   Output, per user in order:
     { { per event, in order: its sequence number, or 0 where it was a duplicate },
       { the node ids holding the user },
-      { category, count, ... } (empty when no node holds the user or nothing was new) }
+      { category, count, ... } (empty when no node holds the user or nothing is
+        new or still pending),
+      { id, seq, stored message JSON, ... } of the duplicates still pending in the
+        fast tier (empty when no node holds the user) }
 ]]
 local replies = {}
 local a = 8
@@ -42,13 +48,24 @@ for u = 1, #KEYS do
   local fastKey, unreadKey, nodesKey = base .. ARGV[5], base .. ARGV[6], base .. ARGV[7]
   local n = tonumber(ARGV[a])
   a = a + 1
+  local nodes = redis.call('HKEYS', nodesKey)
   local out = {}
   local fresh = 0
+  local stillPending = {}
   for _ = 1, n do
     local id = ARGV[a]
     local acceptedAt = ARGV[a + 3]
     if redis.call('ZADD', seenKey, 'NX', acceptedAt, id) == 0 then
       out[#out + 1] = 0
+      if #nodes > 0 then
+        local seq = redis.call('ZSCORE', fastKey, id)
+        local stored = seq and redis.call('HGET', msgKey, id)
+        if stored then
+          stillPending[#stillPending + 1] = id
+          stillPending[#stillPending + 1] = seq
+          stillPending[#stillPending + 1] = stored
+        end
+      end
     else
       local seq = redis.call('INCR', seqKey)
       redis.call('ZADD', feedKey, seq, id)
@@ -62,11 +79,10 @@ for u = 1, #KEYS do
     end
     a = a + 5
   end
-  local nodes = redis.call('HKEYS', nodesKey)
   local unread = {}
-  if #nodes > 0 and fresh > 0 then
+  if #nodes > 0 and (fresh > 0 or #stillPending > 0) then
     unread = redis.call('HGETALL', unreadKey)
   end
-  replies[#replies + 1] = { out, nodes, unread }
+  replies[#replies + 1] = { out, nodes, unread, stillPending }
 end
 return replies
