@@ -91,11 +91,12 @@ async function online(s: Setup, uid: string): Promise<WireClient> {
 
 const post = (s: Setup, body: unknown) => s.front.http('POST', '/v1/events', { body });
 
-/** Waits until the job of these events has failed `attempts` times, for `reason`. */
-async function failedAttempts(s: Setup, attempts: number, reason: RegExp) {
+/** Waits until the job of these events has failed `attempts` times, for `reason` (and waits in its backoff). */
+type JobState = 'delayed' | 'waiting' | 'active';
+async function failedAttempts(s: Setup, attempts: number, reason: RegExp, states: JobState[] = ['delayed', 'waiting', 'active']) {
   return waitFor(
     async () => {
-      const jobs = await s.front.service.ctx.queues.events.getJobs(['delayed', 'waiting', 'active']);
+      const jobs = await s.front.service.ctx.queues.events.getJobs(states);
       return jobs.find((j) => j.attemptsMade >= attempts && reason.test(j.failedReason ?? ''));
     },
     15_000,
@@ -144,7 +145,9 @@ describe('a retried events job', () => {
     const c = await online(s, 'pb');
 
     expect((await post(s, { id: 'pb-1', type: 'comment', to: 'pb', from: 'bob' })).status).toBe(202);
-    const job = await failedAttempts(s, 1, /NOPERM/);
+    // Killed while the job waits out its backoff, not while it runs: the fresh
+    // worker takes it when the backoff ends, not after a stalled-job check.
+    const job = await failedAttempts(s, 1, /NOPERM/, ['delayed']);
     expect(await first.kill('SIGKILL')).toMatchObject({ signal: 'SIGKILL' });
     expect(await job.getState()).not.toBe('completed');
     expect((await s.front.http('GET', '/v1/users/pb/unread')).body.total).toBe(1);
