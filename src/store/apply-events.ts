@@ -109,9 +109,12 @@ export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEven
     if (stillPending.length > 0) {
       // An id twice in one job is new once and then a duplicate: pushed once.
       const ids = new Set(pending.map((m) => m.id));
-      for (const m of stillPending) if (!ids.has(m.id)) pending.push(m);
+      for (const m of stillPending) {
+        if (ids.has(m.id)) continue;
+        pending.push(m);
+        result.stillPending++;
+      }
       pending.sort((x, y) => x.seq - y.seq);
-      result.stillPending += stillPending.length;
     }
     result.byUser.set(uid, { pending, nodes, unread: unread.length > 0 ? toCounts(uid, unread) : undefined });
   }
