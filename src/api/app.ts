@@ -31,7 +31,12 @@ export function createApp(ctx: Context, auth: Authenticator, opts: { api: boolea
       },
       // Probes and scrapes every few seconds would drown the log.
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      // A 503 is Redis away or full for now, not a bug: a warning.
+      customLogLevel: (_req, res, err) =>
+        res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
+      // An unexpected error was logged with its own stack by the error handler;
+      // pino-http's stand-in ("failed with status code 500") would add a second, empty one.
+      customErrorObject: (_req, res, _err, val: object) => (res.statusCode >= 500 ? { ...val, err: undefined } : val),
     }),
   );
   app.use((req, res, next) => {

@@ -1,10 +1,14 @@
-// Typed errors, and the one place they become HTTP answers:
-// {"error": {"code", "message", "field"?}} with a 4xx (or 503 when Redis is away).
+// Typed errors, and the one place they become answers: HTTP's
+// {"error": {"code", "message", "field"?}} with a 4xx (or 503 when Redis is away),
+// and the gateway's error frame {code, message, field?}, mapped here alike.
 import type { ErrorRequestHandler } from 'express';
 import type { ZodError } from 'zod';
 import { fromZodIssue } from '../events/zod-issue.js';
 
 export class HttpError extends Error {
+  /** Sent as Retry-After: when a retry may succeed (429, 503). */
+  readonly retryAfterSeconds?: number;
+
   constructor(
     readonly status: number,
     readonly code: string,
@@ -59,13 +63,19 @@ export class NotFoundError extends HttpError {
 }
 
 export class RateLimitedError extends HttpError {
-  constructor(readonly retryAfterSeconds: number) {
-    super(429, 'rate_limited', `too many requests for this API key: retry after ${retryAfterSeconds} s`);
+  constructor(
+    override readonly retryAfterSeconds: number,
+    who: 'API key' | 'user' = 'API key',
+  ) {
+    super(429, 'rate_limited', `too many requests for this ${who}: retry after ${retryAfterSeconds} s`);
   }
 }
 
 export class UnavailableError extends HttpError {
-  constructor(message = 'the message store is unreachable: retry later') {
+  constructor(
+    message = 'the message store is unreachable: retry later',
+    override readonly retryAfterSeconds = 1,
+  ) {
     super(503, 'unavailable', message);
   }
 }
@@ -80,15 +90,21 @@ export function fromZod(err: ZodError, root = ''): ValidationError {
 export function errorHandler(onUnexpected: (err: unknown) => void): ErrorRequestHandler {
   return (err: unknown, _req, res, _next) => {
     const e = toHttpError(err);
-    if (e.status >= 500 && !(e instanceof UnavailableError)) onUnexpected(err);
-    if (e instanceof RateLimitedError) res.setHeader('Retry-After', String(e.retryAfterSeconds));
+    if (isUnexpected(e)) onUnexpected(err);
+    if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
     // HTTP requires a 401 to say which scheme it takes.
     if (e.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="pmq"');
     res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field && { field: e.field }) } });
   };
 }
 
-function toHttpError(err: unknown): HttpError {
+/** A bug or a script error, not the client's doing nor a Redis that is away: log it, with its stack. */
+export function isUnexpected(e: HttpError): boolean {
+  return e.status >= 500 && !(e instanceof UnavailableError);
+}
+
+/** What any error means to a client, over HTTP and WS alike. */
+export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   const e = err as { type?: string; status?: number; message?: string; name?: string; limit?: number };
   // body-parser's errors, by their documented `type`
@@ -102,8 +118,18 @@ function toHttpError(err: unknown): HttpError {
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return new HttpError(e.status, 'invalid_request', e.message ?? 'bad request');
   }
+  if (isRedisFull(err)) return new UnavailableError('the message store is full for now: retry later', 5);
   if (isRedisUnavailable(err)) return new UnavailableError();
   return new HttpError(500, 'internal', 'internal error');
+}
+
+/**
+ * Redis at maxmemory refuses what would take memory (`OOM command not allowed
+ * ...`, also from inside a script): not now, rather than never. Retrying at
+ * once rarely helps, so the client is asked to wait a little longer.
+ */
+function isRedisFull(err: unknown): boolean {
+  return /^OOM\b/.test((err as { message?: string }).message ?? '');
 }
 
 function isRedisUnavailable(err: unknown): boolean {

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Authenticator } from '../api/auth.js';
-import { TokenExpiredError, UnauthorizedError } from '../api/errors.js';
+import { TokenExpiredError, UnauthorizedError, isUnexpected, toHttpError } from '../api/errors.js';
 import type { Context } from '../context.js';
 import { categoryList } from '../events/read-schema.js';
 import type { Publisher } from '../push/publisher.js';
@@ -313,9 +313,16 @@ export class Gateway {
     }
   }
 
+  /**
+   * Answers as HTTP would (errors.ts maps both): a Redis that is away or full is
+   * `unavailable` (retry), a script error or a bug is `internal` (logged once,
+   * with its stack; retrying would not help).
+   */
   private onFrameError(conn: Connection, err: Error): void {
-    this.ctx.logger.warn({ conn: conn.id, uid: conn.uid, err: err.message }, 'frame failed');
-    conn.reject('unavailable', 'the message store is unreachable: retry later');
+    const e = toHttpError(err);
+    if (isUnexpected(e)) this.ctx.logger.error({ conn: conn.id, uid: conn.uid, err }, 'frame failed');
+    else this.ctx.logger.warn({ conn: conn.id, uid: conn.uid, err: err.message }, 'frame failed');
+    conn.reject(e.code, e.message, e.field);
   }
 
   /**
