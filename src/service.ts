@@ -74,7 +74,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   logger.info({ port }, 'http listening');
   let gateway: Gateway | undefined;
   if (roles.includes('gateway')) {
-    gateway = new Gateway(ctx, auth, publisher);
+    gateway = new Gateway(ctx, auth);
     await gateway.start(server);
     const g = gateway;
     metrics.gauge('pmq_ws_connections', 'Open WebSocket connections on this node', [], async () => [

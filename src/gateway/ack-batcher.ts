@@ -3,17 +3,15 @@
 // ioredis pipeline) per ack frame would cost more than the push itself. An ack
 // has no answer, so waiting a few milliseconds changes nothing for the client; a
 // node that dies before a flush loses those acks, and the messages, still
-// pending, are simply sent again.
+// pending, are simply sent again. What an ack does is ops/ack.ts' (as over HTTP);
+// this only gathers them.
 import type { Context } from '../context.js';
-import { scripts } from '../redis/scripts.js';
-import { pipelineResults } from '../store/pipeline.js';
+import { ackOfUsers } from '../ops/ack.js';
 
 /** How long acks gather before they are applied. */
 const FLUSH_AFTER_MS = 5;
 /** Ids held at most: past this, a flush starts at once. */
 const MAX_HELD = 10_000;
-/** Ids per script call: no call holds Redis long. */
-const IDS_PER_CALL = 1000;
 
 export class AckBatcher {
   private held = new Map<string, Set<string>>();
@@ -48,33 +46,10 @@ export class AckBatcher {
   }
 
   private async apply(batch: Map<string, Set<string>>): Promise<void> {
-    const { redis, keys, stats, metrics, logger } = this.ctx;
-    // The acks of many users in one script call (ack-n.lua), cut at IDS_PER_CALL.
-    const pipeline = redis.pipeline();
-    let call: { base: string; ids: Set<string> }[] = [];
-    let inCall = 0;
-    for (const [uid, ids] of batch) {
-      if (inCall > 0 && inCall + ids.size > IDS_PER_CALL) {
-        void scripts.ack(pipeline, call);
-        call = [];
-        inCall = 0;
-      }
-      call.push({ base: keys.userBase(uid), ids });
-      inCall += ids.size;
-    }
-    if (call.length > 0) void scripts.ack(pipeline, call);
     try {
-      const replies = (await pipelineResults(pipeline)) as [number, number][];
-      let fast = 0;
-      let delayed = 0;
-      for (const [f, d] of replies) {
-        fast += f;
-        delayed += d;
-      }
-      stats.add({ fast: -fast, delayed: -delayed });
-      metrics.acks.inc(fast + delayed);
+      await ackOfUsers(this.ctx, batch);
     } catch (err) {
-      logger.warn({ users: batch.size, err: (err as Error).message }, 'acks not applied: the messages stay pending');
+      this.ctx.logger.warn({ users: batch.size, err: (err as Error).message }, 'acks not applied: the messages stay pending');
     }
   }
 }

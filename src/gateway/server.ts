@@ -8,12 +8,14 @@ import type { Authenticator } from '../api/auth.js';
 import { TokenExpiredError, UnauthorizedError, isUnexpected, toHttpError } from '../api/errors.js';
 import type { Context } from '../context.js';
 import { categoryList } from '../events/read-schema.js';
-import type { Publisher } from '../push/publisher.js';
 import { scheduleDrain } from '../queues.js';
 import { scheduleRedelivery } from '../push/redelivery.js';
 import { createRedis } from '../redis/connection.js';
+import { counted } from '../ops/ack.js';
+import { pull } from '../ops/pull.js';
+import { read } from '../ops/read.js';
 import { ackThrough, pendingPage } from '../store/pending.js';
-import { getUnread, markRead } from '../store/unread.js';
+import { getUnread } from '../store/unread.js';
 import { AckBatcher } from './ack-batcher.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { CLOSE, helloFrame, messageFrameText, unreadFrame, type ClientFrame } from './frames.js';
@@ -65,7 +67,6 @@ export class Gateway {
   constructor(
     private readonly ctx: Context,
     private readonly auth: Authenticator,
-    private readonly publisher: Publisher,
   ) {
     const { config } = ctx;
     this.wss = new WebSocketServer({
@@ -183,7 +184,6 @@ export class Gateway {
   }
 
   private async onFrame(conn: Connection, frame: ClientFrame): Promise<void> {
-    const { redis, keys } = this.ctx;
     if (frame.type === 'auth') {
       if (conn.authStarted) return void conn.reject('already_authenticated', 'this socket is already authenticated');
       return this.authenticate(conn, frame.token, frame.since);
@@ -204,19 +204,14 @@ export class Gateway {
             : frame.category !== undefined
               ? { categories: categoryList(frame.category) }
               : { all: true as const };
-        const counts = await markRead(redis, keys, uid, target);
-        // Every socket of the user, here and on other nodes, gets the new counts.
-        await this.publisher.unread(uid, counts);
+        // No answer of its own: a read that changed something reaches this
+        // socket as `unread`, with the user's other sockets.
+        await read(this.ctx, uid, target);
         return;
       }
       case 'pull': {
-        const { pageSize } = this.ctx.config;
-        const [counts, fast, delayed] = await Promise.all([
-          getUnread(redis, keys, uid),
-          pendingPage(redis, keys, uid, 'fast', 0, pageSize),
-          pendingPage(redis, keys, uid, 'delayed', 0, pageSize),
-        ]);
-        conn.send([...[...delayed, ...fast].map(messageFrameText), unreadFrame(counts)]);
+        const { messages, unread } = await pull(this.ctx, uid);
+        conn.send([...messages.map(messageFrameText), unreadFrame(unread)]);
         return;
       }
     }
@@ -266,7 +261,7 @@ export class Gateway {
     let recovered = true;
     if (since !== undefined) {
       const r = await ackThrough(redis, keys, uid, since, config.pageSize);
-      this.ctx.stats.add({ fast: -r.fast, delayed: -r.delayed });
+      counted(this.ctx, r);
       recovered = r.recovered;
     }
     const [counts, fast, delayedCount] = await Promise.all([

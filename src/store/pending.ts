@@ -17,6 +17,40 @@ export async function ackMessages(
   return { fast, delayed };
 }
 
+/** Ids per script call when many users' acks go together: no call holds Redis long. */
+const ACK_IDS_PER_CALL = 1000;
+
+/**
+ * Acks of many users in one round trip (ack-n.lua takes several users per call,
+ * cut at ACK_IDS_PER_CALL ids); returns how many left each tier, in all.
+ */
+export async function ackMessagesOfUsers(
+  redis: Redis,
+  keys: Keys,
+  acks: Map<string, Set<string>>,
+): Promise<{ fast: number; delayed: number }> {
+  const pipeline = redis.pipeline();
+  let call: { base: string; ids: Set<string> }[] = [];
+  let inCall = 0;
+  for (const [uid, ids] of acks) {
+    if (inCall > 0 && inCall + ids.size > ACK_IDS_PER_CALL) {
+      void scripts.ack(pipeline, call);
+      call = [];
+      inCall = 0;
+    }
+    call.push({ base: keys.userBase(uid), ids });
+    inCall += ids.size;
+  }
+  if (call.length > 0) void scripts.ack(pipeline, call);
+  const replies = (await pipelineResults(pipeline)) as [number, number][];
+  const acked = { fast: 0, delayed: 0 };
+  for (const [fast, delayed] of replies) {
+    acked.fast += fast;
+    acked.delayed += delayed;
+  }
+  return acked;
+}
+
 export type PendingTier = 'fast' | 'delayed';
 
 /** Users per script call: a call returns at most this many pages. */

@@ -5,9 +5,10 @@ import { z } from 'zod';
 import type { Context } from '../../context.js';
 import { USER_ID } from '../../events/event-schema.js';
 import { categories, categoryList, messageIds } from '../../events/read-schema.js';
+import { ack } from '../../ops/ack.js';
+import { read } from '../../ops/read.js';
 import { listFeed } from '../../store/feed.js';
-import { ackMessages } from '../../store/pending.js';
-import { getUnread, markRead, type ReadTarget } from '../../store/unread.js';
+import { getUnread, type ReadTarget } from '../../store/unread.js';
 import { requireUserOrApiKey, type Authenticator } from '../auth.js';
 import { objectBody } from '../body.js';
 import { ValidationError, fromZod } from '../errors.js';
@@ -66,10 +67,7 @@ export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimi
       if (!parsed.success) throw fromZod(parsed.error);
       target = { all: true };
     }
-    const { changed, ...counts } = await markRead(redis, keys, req.params.uid!, target);
-    // The user's open sockets get the new counts too.
-    if (changed > 0) await ctx.publisher.unread(counts.uid, counts);
-    res.json(counts);
+    res.json(await read(ctx, req.params.uid!, target));
   });
 
   router.get('/v1/users/:uid/messages', async (req, res) => {
@@ -81,10 +79,7 @@ export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimi
   router.post('/v1/users/:uid/ack', async (req, res) => {
     const parsed = ackBody.safeParse(objectBody(req.body, '{"ids": [...]}'));
     if (!parsed.success) throw fromZod(parsed.error);
-    const { fast, delayed } = await ackMessages(redis, keys, req.params.uid!, parsed.data.ids);
-    ctx.stats.add({ fast: -fast, delayed: -delayed });
-    ctx.metrics.acks.inc(fast + delayed);
-    res.json({ uid: req.params.uid, acked: fast + delayed });
+    res.json({ uid: req.params.uid, acked: await ack(ctx, req.params.uid!, parsed.data.ids) });
   });
 
   return router;

@@ -1,0 +1,22 @@
+// A client asks for its pending messages again (WS' `pull`: it suspects a gap):
+// a page of each tier, oldest tier first, and the counts.
+import type { Context } from '../context.js';
+import type { MessageView } from '../events/stored-message.js';
+import { pendingPage } from '../store/pending.js';
+import { getUnread, type UnreadCounts } from '../store/unread.js';
+
+export interface Pulled {
+  /** The delayed tier's page, then the fast tier's, each in seq order. */
+  messages: MessageView[];
+  unread: UnreadCounts;
+}
+
+export async function pull(ctx: Context, uid: string): Promise<Pulled> {
+  const { redis, keys, config } = ctx;
+  const [unread, fast, delayed] = await Promise.all([
+    getUnread(redis, keys, uid),
+    pendingPage(redis, keys, uid, 'fast', 0, config.pageSize),
+    pendingPage(redis, keys, uid, 'delayed', 0, config.pageSize),
+  ]);
+  return { messages: [...delayed, ...fast], unread };
+}
