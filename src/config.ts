@@ -75,6 +75,7 @@ const envSchema = z.object({
   PMQ_STALLED_INTERVAL_MS: int(500, 10 * 60_000).default(30_000),
   PMQ_TOKEN_MAX_TTL_SECONDS: int(60, 365 * DAY_S).default(30 * DAY_S),
   PMQ_RATE_LIMIT_PER_KEY: int(0, 1_000_000).default(1000),
+  PMQ_RATE_LIMIT_PER_USER: int(0, 1_000_000).default(20),
   PMQ_CRON_TIER_MOVE: cronExpression.default('* * * * *'),
   PMQ_CRON_PURGE: cronExpression.default('*/5 * * * *'),
   PMQ_MAINT_USERS_PER_ROUND: int(1, 10_000).default(200),
@@ -130,6 +131,8 @@ export interface Config {
   stalledIntervalMs: number;
   tokenMaxTtlSeconds: number;
   rateLimitPerKey: number;
+  /** Requests per second of one user's token (HTTP), per process; 0: off. */
+  rateLimitPerUser: number;
   cronTierMove: string;
   cronPurge: string;
   maintUsersPerRound: number;
@@ -214,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stalledIntervalMs: e.PMQ_STALLED_INTERVAL_MS,
     tokenMaxTtlSeconds: e.PMQ_TOKEN_MAX_TTL_SECONDS,
     rateLimitPerKey: e.PMQ_RATE_LIMIT_PER_KEY,
+    rateLimitPerUser: e.PMQ_RATE_LIMIT_PER_USER,
     cronTierMove: e.PMQ_CRON_TIER_MOVE,
     cronPurge: e.PMQ_CRON_PURGE,
     maintUsersPerRound: e.PMQ_MAINT_USERS_PER_ROUND,

@@ -18,7 +18,7 @@ export function createApp(ctx: Context, auth: Authenticator, opts: { api: boolea
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
 
-  const limiter = new RateLimiter(ctx.config.rateLimitPerKey, ctx.clock);
+  const limiter = new RateLimiter({ perKey: ctx.config.rateLimitPerKey, perUser: ctx.config.rateLimitPerUser }, ctx.clock);
 
   app.use(
     pinoHttp({

@@ -1,6 +1,6 @@
-// A token bucket per API key, in this process: PMQ_RATE_LIMIT_PER_KEY requests
-// per second with a burst of the same size. Keys are the configured API keys, so
-// the map is bounded by their number.
+// Token buckets in this process: PMQ_RATE_LIMIT_PER_KEY requests per second per
+// API key, PMQ_RATE_LIMIT_PER_USER per user for requests made with a user token,
+// each with a burst of the same size.
 import type { RequestHandler } from 'express';
 import type { Clock } from '../events/clock.js';
 import { RateLimitedError } from './errors.js';
@@ -10,35 +10,69 @@ interface Bucket {
   at: number;
 }
 
-export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+/**
+ * Buckets by name. A bucket left alone for a second is full again, the same as
+ * one never made: buckets live in two generations a second apart, and one not
+ * touched for a whole generation is dropped. So the map holds the callers of the
+ * last two seconds, however many users there are, and nothing is forgotten early.
+ */
+class Buckets {
+  private current = new Map<string, Bucket>();
+  private previous = new Map<string, Bucket>();
+  private generationAt: number;
 
   constructor(
     private readonly perSecond: number,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.generationAt = clock.now();
+  }
 
-  /** Takes one token for `key`; returns 0 when allowed, else the seconds to wait. */
-  take(key: string): number {
+  /** Takes one token for `name`; returns 0 when allowed, else the seconds to wait. */
+  take(name: string): number {
     if (this.perSecond <= 0) return 0;
     const now = this.clock.now();
-    const b = this.buckets.get(key) ?? { tokens: this.perSecond, at: now };
+    if (now - this.generationAt >= 1000) {
+      // Two seconds or more since the last turn: the current generation is as old as the previous.
+      this.previous = now - this.generationAt >= 2000 ? new Map() : this.current;
+      this.current = new Map();
+      this.generationAt = now;
+    }
+    let b = this.current.get(name);
+    if (!b) {
+      b = this.previous.get(name) ?? { tokens: this.perSecond, at: now };
+      this.previous.delete(name);
+      this.current.set(name, b);
+    }
     b.tokens = Math.min(this.perSecond, b.tokens + ((now - b.at) / 1000) * this.perSecond);
     b.at = now;
-    this.buckets.set(key, b);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return 0;
     }
     return Math.max(1, Math.ceil((1 - b.tokens) / this.perSecond));
   }
+}
 
-  /** After authentication: limits requests made with an API key. */
+export class RateLimiter {
+  private readonly keys: Buckets;
+  private readonly users: Buckets;
+
+  constructor(limits: { perKey: number; perUser: number }, clock: Clock) {
+    this.keys = new Buckets(limits.perKey, clock);
+    this.users = new Buckets(limits.perUser, clock);
+  }
+
+  /** After authentication: limits requests by API key, or by user for a user token. */
   middleware(): RequestHandler {
     return (req, _res, next) => {
-      if (req.principal?.kind === 'api') {
-        const wait = this.take(req.principal.key);
-        if (wait > 0) throw new RateLimitedError(wait);
+      const p = req.principal;
+      if (p?.kind === 'api') {
+        const wait = this.keys.take(p.key);
+        if (wait > 0) throw new RateLimitedError(wait, 'API key');
+      } else if (p?.kind === 'user') {
+        const wait = this.users.take(p.uid);
+        if (wait > 0) throw new RateLimitedError(wait, 'user');
       }
       next();
     };
