@@ -89,6 +89,7 @@ const envSchema = z.object({
   PMQ_WS_FRAMES_PER_SECOND: int(1, 100_000).default(50),
   PMQ_WS_MAX_BUFFER_BYTES: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
   PMQ_WS_ORIGINS: list.optional(),
+  PMQ_WS_MAX_SOCKETS_PER_USER: int(1, 10_000).default(20),
   PMQ_ACK_TIMEOUT_MS: int(100, 24 * 3600_000).default(10_000),
   PMQ_REDELIVER_MAX: int(0, 100).default(5),
   PMQ_PAGE_SIZE: int(1, 10_000).default(200),
@@ -147,6 +148,8 @@ export interface Config {
   wsMaxBufferBytes: number;
   /** Allowed Origin headers of /ws; empty: any (and clients without Origin). */
   wsOrigins: string[];
+  /** Sockets one user may hold on one gateway node; the one past it is closed with 4429. */
+  wsMaxSocketsPerUser: number;
   ackTimeoutMs: number;
   redeliverMax: number;
   pageSize: number;
@@ -230,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsFramesPerSecond: e.PMQ_WS_FRAMES_PER_SECOND,
     wsMaxBufferBytes: e.PMQ_WS_MAX_BUFFER_BYTES,
     wsOrigins: e.PMQ_WS_ORIGINS ?? [],
+    wsMaxSocketsPerUser: e.PMQ_WS_MAX_SOCKETS_PER_USER,
     ackTimeoutMs: e.PMQ_ACK_TIMEOUT_MS,
     redeliverMax: e.PMQ_REDELIVER_MAX,
     pageSize: e.PMQ_PAGE_SIZE,

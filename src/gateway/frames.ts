@@ -108,6 +108,8 @@ export const CLOSE = {
   authTimeout: 4408,
   /** the main site that resolves tokens is down: retry later */
   authUnavailable: 4503,
+  /** the user already holds PMQ_WS_MAX_SOCKETS_PER_USER sockets on this node */
+  tooManySockets: 4429,
   /** frames sent faster than the limit, well past it */
   policy: 1008,
   /** the send buffer passed its bound: reconnect and resume by seq */

@@ -235,8 +235,11 @@ export class Gateway {
   private async authenticateOrThrow(conn: Connection, token: string, since: number | undefined): Promise<void> {
     const uid = await this.verify(token);
     if (conn.ws.readyState !== conn.ws.OPEN) return;
-    conn.uid = uid;
     const conns = this.byUser.get(uid);
+    const max = this.ctx.config.wsMaxSocketsPerUser;
+    // Refused before it is counted or registered: it leaves nothing behind.
+    if (conns && conns.length >= max) return conn.close(CLOSE.tooManySockets, `at most ${max} sockets per user: close another one`);
+    conn.uid = uid;
     if (conns) conns.push(conn);
     else this.byUser.set(uid, [conn]);
     // Registered before the backlog is read: a message applied meanwhile is either
