@@ -7,6 +7,14 @@ import { fromZodIssue } from '../events/zod-issue.js';
 /** How long a slow consumer's close frame gets to get through before the socket is dropped. */
 const SLOW_CONSUMER_GRACE_MS = 2000;
 
+/**
+ * A flood: more than FLOOD_FACTOR times the frame rate in each of FLOOD_SECONDS
+ * whole seconds in a row. A burst fits in one second and a client at its rate
+ * never comes near; a flood at 10x or 40x its rate is closed alike.
+ */
+const FLOOD_FACTOR = 2;
+const FLOOD_SECONDS = 3;
+
 /** Frames are JSON text, also when they come as Buffers (straight from the node channel). */
 const TEXT = { binary: false } as const;
 
@@ -40,7 +48,12 @@ export class Connection {
   missed = 0;
   private tokens: number;
   private refilledAt: number;
-  private violations = 0;
+  /** A `rate_limited` error was sent, and the bucket has not filled up since. */
+  private warned = false;
+  /** The flood count: the second under way (its start), its frames, and the seconds before it over the rate in a row. */
+  private secondAt: number;
+  private framesThisSecond = 0;
+  private floodSeconds = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -49,6 +62,7 @@ export class Connection {
     (ws as Tagged)[CONNECTION] = this;
     this.tokens = limits.framesPerSecond * 2;
     this.refilledAt = Date.now();
+    this.secondAt = this.refilledAt;
   }
 
   /**
@@ -110,22 +124,45 @@ export class Connection {
     return undefined;
   }
 
-  /** A token bucket: the rate with a burst of twice it; a flood well past it closes. */
+  /**
+   * A token bucket, the rate with a burst of twice it, decides which frames are
+   * taken; the client hears of it once per episode (until the bucket is full
+   * again). Apart from it, every frame counts towards the flood close: a count
+   * per whole second, so that neither a burst nor frames dropped at the bucket
+   * alone close a socket, and a few numbers per socket, not a list of times.
+   */
   private takeToken(): boolean {
     const now = Date.now();
     const rate = this.limits.framesPerSecond;
+    if (this.flooding(now, rate)) {
+      this.close(CLOSE.policy, 'too many frames');
+      return false;
+    }
     this.tokens = Math.min(rate * 2, this.tokens + ((now - this.refilledAt) / 1000) * rate);
     this.refilledAt = now;
+    if (this.tokens >= rate * 2 - 1) this.warned = false;
     if (this.tokens >= 1) {
       this.tokens -= 1;
-      this.violations = 0;
       return true;
     }
-    if (++this.violations > rate) {
-      this.close(CLOSE.policy, 'too many frames');
-    } else if (this.violations === 1) {
+    if (!this.warned) {
+      this.warned = true;
       this.send([errorFrame('rate_limited', `at most ${rate} frames per second`)]);
     }
     return false;
+  }
+
+  /** Counts this frame; true once FLOOD_SECONDS whole seconds in a row each had more than FLOOD_FACTOR x rate. */
+  private flooding(now: number, rate: number): boolean {
+    const elapsed = now - this.secondAt;
+    if (elapsed >= 1000) {
+      // The second under way is over; one with no frame at all came after it when elapsed >= 2 s.
+      const over = elapsed < 2000 && this.framesThisSecond > FLOOD_FACTOR * rate;
+      this.floodSeconds = over ? this.floodSeconds + 1 : 0;
+      this.secondAt = elapsed < 2000 ? this.secondAt + 1000 : now;
+      this.framesThisSecond = 0;
+    }
+    this.framesThisSecond++;
+    return this.floodSeconds >= FLOOD_SECONDS;
   }
 }
