@@ -5,6 +5,7 @@
 // node that dies before a flush loses those acks, and the messages, still
 // pending, are simply sent again. What an ack does is ops/ack.ts' (as over HTTP);
 // this only gathers them.
+import { isUnexpected, toHttpError } from '../api/errors.js';
 import type { Context } from '../context.js';
 import { ackOfUsers } from '../ops/ack.js';
 
@@ -49,7 +50,10 @@ export class AckBatcher {
     try {
       await ackOfUsers(this.ctx, batch);
     } catch (err) {
-      this.ctx.logger.warn({ users: batch.size, err: (err as Error).message }, 'acks not applied: the messages stay pending');
+      // As for a frame's error (errors.ts): a bug is logged with its stack, a Redis away is a warning.
+      const { logger } = this.ctx;
+      if (isUnexpected(toHttpError(err))) logger.error({ users: batch.size, err }, 'acks not applied: the messages stay pending');
+      else logger.warn({ users: batch.size, err: (err as Error).message }, 'acks not applied: the messages stay pending');
     }
   }
 }
