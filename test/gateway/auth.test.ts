@@ -167,6 +167,8 @@ describe('main-site tokens through PMQ_AUTH_URL', () => {
         PMQ_AUTH_CACHE_JITTER_SECONDS: String(JITTER_S),
         PMQ_AUTH_NEGATIVE_SECONDS: String(NEGATIVE_S),
         PMQ_WS_AUTH_TIMEOUT_MS: '300',
+        // alice's 20 sockets below stay open while later cases open more of hers
+        PMQ_WS_MAX_SOCKETS_PER_USER: '100',
       },
     });
   });
