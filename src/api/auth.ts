@@ -50,6 +50,15 @@ export class Authenticator {
 
   /** The uid of a valid PMQ token; throws UnauthorizedError or TokenExpiredError. */
   async verifyToken(token: string): Promise<string> {
+    return (await this.verifyTokenUntil(token)).uid;
+  }
+
+  /** The uid of a valid PMQ token and when it expires (epoch ms). */
+  async verifyTokenUntil(token: string): Promise<{ uid: string; expiresAt: number }> {
+    // jose reads a signature leniently: it ignores what follows it ("=", spaces)
+    // and the unused low bits of its last character. A token is only the exact
+    // string PMQ signed, so that no two spellings of one token get in.
+    if (!isExactJws(token)) throw new UnauthorizedError('invalid token');
     try {
       const { payload } = await jwtVerify(token, this.secret, {
         algorithms: ['HS256'],
@@ -60,7 +69,7 @@ export class Authenticator {
       if (payload.kind !== 'user' || typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) {
         throw new UnauthorizedError('the token is not a PMQ user token');
       }
-      return payload.sub;
+      return { uid: payload.sub, expiresAt: payload.exp! * 1000 };
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new TokenExpiredError();
       if (err instanceof UnauthorizedError) throw err;
@@ -77,6 +86,13 @@ export class Authenticator {
     if (secret.split('.').length !== 3) throw new UnauthorizedError('invalid API key');
     return { kind: 'user', uid: await this.verifyToken(secret) };
   }
+}
+
+/** Three base64url parts, the signature spelled as an encoder spells it. */
+function isExactJws(token: string): boolean {
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) return false;
+  const signature = token.slice(token.lastIndexOf('.') + 1);
+  return Buffer.from(signature, 'base64url').toString('base64url') === signature;
 }
 
 function digest(s: string): Buffer {

@@ -10,14 +10,17 @@ export const since = z
   .int({ error: 'must be a seq number' })
   .nonnegative({ error: 'must be a seq number' });
 
+/** Also what `/ws?token=&since=` is checked against: the same limits either way. */
+export const authFrame = z.strictObject({
+  type: z.literal('auth'),
+  token: z.string({ error: 'must be a string' }).min(1).max(4096),
+  since: since.optional(),
+});
+
 export const clientFrame = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({
-      type: z.literal('auth'),
-      token: z.string({ error: 'must be a string' }).min(1).max(4096),
-      since: since.optional(),
-    }),
+    authFrame,
     z.strictObject({ type: z.literal('ack'), ids }),
     // read: all (neither field), by category, or by ids
     z

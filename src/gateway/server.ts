@@ -18,7 +18,8 @@ import { ackThrough, pendingPage } from '../store/pending.js';
 import { getUnread } from '../store/unread.js';
 import { AckBatcher } from './ack-batcher.js';
 import { Connection, type ConnectionLimits } from './connection.js';
-import { CLOSE, helloFrame, messageFrameText, unreadFrame, type ClientFrame } from './frames.js';
+import { fromZodIssue } from '../events/zod-issue.js';
+import { CLOSE, authFrame, helloFrame, messageFrameText, unreadFrame, type ClientFrame } from './frames.js';
 import { listenOnNodeChannel, type NodeMessage } from './node-channel.js';
 import { Registry } from './registry.js';
 import { AuthUnavailableError, InvalidTokenError, TokenResolver } from './token-resolver.js';
@@ -161,6 +162,14 @@ export class Gateway {
     if (token !== null) {
       const since = parseSince(url.searchParams.get('since'));
       if (since === null) return conn.close(CLOSE.unauthorized, 'since: must be a seq number');
+      // The URL is the auth frame in another form: refused as the frame is (and
+      // never passed on to the main site), then closed, as it holds no other token.
+      const checked = authFrame.safeParse({ type: 'auth', token });
+      if (!checked.success) {
+        const { message, field } = fromZodIssue(checked.error);
+        conn.reject('invalid_frame', message, field);
+        return conn.close(CLOSE.unauthorized, 'invalid token');
+      }
       void this.authenticate(conn, token, since);
       return;
     }
