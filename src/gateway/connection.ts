@@ -46,6 +46,11 @@ export class Connection {
   alive = true;
   /** Pings in a row without an answer. */
   missed = 0;
+  /**
+   * When the credential that let this socket in runs out (epoch ms, the service's
+   * clock): the heartbeat round closes it after (4402). One number, not a timer.
+   */
+  expiresAt = Infinity;
   private tokens: number;
   private refilledAt: number;
   /** A `rate_limited` error was sent, and the bucket has not filled up since. */

@@ -242,13 +242,14 @@ export class Gateway {
   }
 
   private async authenticateOrThrow(conn: Connection, token: string, since: number | undefined): Promise<void> {
-    const uid = await this.verify(token);
+    const { uid, expiresAt } = await this.verify(token);
     if (conn.ws.readyState !== conn.ws.OPEN) return;
     const conns = this.byUser.get(uid);
     const max = this.ctx.config.wsMaxSocketsPerUser;
     // Refused before it is counted or registered: it leaves nothing behind.
     if (conns && conns.length >= max) return conn.close(CLOSE.tooManySockets, `at most ${max} sockets per user: close another one`);
     conn.uid = uid;
+    conn.expiresAt = expiresAt;
     if (conns) conns.push(conn);
     else this.byUser.set(uid, [conn]);
     // Registered before the backlog is read: a message applied meanwhile is either
@@ -257,13 +258,18 @@ export class Gateway {
     await this.welcome(conn, uid, since);
   }
 
-  /** PMQ's own token first; else, where configured, the main site's. */
-  private async verify(token: string): Promise<string> {
+  /**
+   * PMQ's own token first; else, where configured, the main site's. With the uid,
+   * until when the socket may live on it: a PMQ token's `exp`; for a main-site
+   * token, which tells none, the end of its cached resolution (docs/protocol.md).
+   */
+  private async verify(token: string): Promise<{ uid: string; expiresAt: number }> {
     try {
-      return await this.auth.verifyToken(token);
+      return await this.auth.verifyTokenUntil(token);
     } catch (err) {
       if (err instanceof TokenExpiredError || !this.resolver) throw err;
-      return this.resolver.resolve(token);
+      const { uid, ttlMs } = await this.resolver.resolveFor(token);
+      return { uid, expiresAt: this.ctx.clock.now() + ttlMs };
     }
   }
 
@@ -341,6 +347,8 @@ export class Gateway {
    */
   private pingDue(): void {
     const now = Date.now();
+    // Tokens expire by the service's clock (a test's may stand still or jump).
+    const clockNow = this.ctx.clock.now();
     const heartbeatMs = this.ctx.config.heartbeatMs;
     const round = (this.pingRound ??= { sockets: this.all.values(), startedAt: now, size: this.all.size, done: 0 });
     const elapsed = now - round.startedAt;
@@ -349,15 +357,24 @@ export class Gateway {
       const next = round.sockets.next();
       if (next.done) break;
       round.done++;
-      this.ping(next.value);
+      this.ping(next.value, clockNow);
     }
     if (elapsed >= heartbeatMs) this.pingRound = undefined;
   }
 
-  /** Closes a socket that missed two pings in a row; else pings it. */
-  private ping(c: Connection): void {
+  /**
+   * Closes a socket that missed two pings in a row, or whose token has expired
+   * (4402: the client authenticates again); else pings it. The expiry is checked
+   * here, once per heartbeat per socket, rather than by a timer per socket: a
+   * close up to one heartbeat late, for no timer and one number per socket.
+   */
+  private ping(c: Connection, now: number): void {
     if (!c.alive && ++c.missed >= 2) {
       c.ws.terminate();
+      return;
+    }
+    if (c.expiresAt <= now) {
+      c.close(CLOSE.tokenExpired, 'token expired');
       return;
     }
     c.alive = false;

@@ -43,13 +43,19 @@ export interface TokenResolverOptions {
   negativeSeconds: number;
 }
 
+export interface Resolution {
+  uid: string;
+  /** How long this answer stands from now: the rest of its cache entry's life. */
+  ttlMs: number;
+}
+
 /** What the cache holds for an invalid token. */
 const INVALID = '';
 /** How often a node waiting on another's call looks at the cache. */
 const POLL_MS = 25;
 
 export class TokenResolver {
-  private readonly inflight = new Map<string, Promise<string>>();
+  private readonly inflight = new Map<string, Promise<Resolution>>();
 
   constructor(
     private readonly redis: Redis,
@@ -61,23 +67,44 @@ export class TokenResolver {
 
   /** The uid of a main-site token; throws InvalidTokenError or AuthUnavailableError. */
   async resolve(token: string): Promise<string> {
+    return (await this.resolveFor(token)).uid;
+  }
+
+  /**
+   * The uid of a main-site token, and for how long (ms) this answer stands: the
+   * rest of its cached life. The main site tells no expiry; PMQ trusts a token
+   * no longer than it trusts its cache entry.
+   */
+  async resolveFor(token: string): Promise<Resolution> {
     const hash = createHash('sha256').update(token).digest('base64url');
-    const cached = await this.redis.get(this.keys.authCache(hash));
-    if (cached === INVALID) throw new InvalidTokenError();
-    if (cached !== null) return cached;
+    const cached = await this.cached(hash);
+    if (cached?.uid === INVALID) throw new InvalidTokenError();
+    if (cached) return cached;
 
     let call = this.inflight.get(hash);
     if (!call) {
       call = this.resolveOnce(token, hash).finally(() => this.inflight.delete(hash));
       this.inflight.set(hash, call);
     }
-    const uid = await call;
-    if (uid === INVALID) throw new InvalidTokenError();
-    return uid;
+    const resolution = await call;
+    if (resolution.uid === INVALID) throw new InvalidTokenError();
+    return resolution;
+  }
+
+  /** The cache entry and its remaining life, in one round trip. */
+  private async cached(hash: string): Promise<Resolution | undefined> {
+    const key = this.keys.authCache(hash);
+    const [get, pttl] = (await this.redis.multi().get(key).pttl(key).exec()) ?? [];
+    if (get?.[0]) throw get[0];
+    const uid = get?.[1] as string | null | undefined;
+    if (uid === null || uid === undefined) return undefined;
+    // -1 (no expiry) cannot happen as PMQ writes it; were it so, trust it no longer than a new entry.
+    const ttl = typeof pttl?.[1] === 'number' && pttl[1] >= 0 ? pttl[1] : this.opts.cacheSeconds * 1000;
+    return { uid, ttlMs: ttl };
   }
 
   /** This process' one resolution of a missed token: its own call, or another node's. */
-  private async resolveOnce(token: string, hash: string): Promise<string> {
+  private async resolveOnce(token: string, hash: string): Promise<Resolution> {
     const lock = this.keys.authLock(hash);
     const holder = `${this.nodeId}:${randomUUID()}`;
     // The lock outlives a call that times out, so that a waiter never starts a
@@ -95,13 +122,13 @@ export class TokenResolver {
       // Another node is calling: its answer will be in the cache. If its lock goes
       // without one (that call failed, or the node died), the next round calls.
       await new Promise((r) => setTimeout(r, POLL_MS));
-      const cached = await this.redis.get(this.keys.authCache(hash));
-      if (cached !== null) return cached;
+      const cached = await this.cached(hash);
+      if (cached) return cached;
       if (Date.now() > deadline) throw new AuthUnavailableError("timed out waiting for another node's call");
     }
   }
 
-  private async callMainSite(token: string, hash: string): Promise<string> {
+  private async callMainSite(token: string, hash: string): Promise<Resolution> {
     let res: Response;
     try {
       res = await fetch(this.opts.url, {
@@ -115,7 +142,7 @@ export class TokenResolver {
     if (res.status === 401 || res.status === 403 || res.status === 404) {
       await res.body?.cancel();
       await this.redis.set(key, INVALID, 'EX', this.opts.negativeSeconds);
-      return INVALID;
+      return { uid: INVALID, ttlMs: 0 };
     }
     if (res.status !== 200) {
       await res.body?.cancel();
@@ -126,6 +153,6 @@ export class TokenResolver {
     if (typeof uid !== 'string' || !USER_ID.test(uid)) throw new AuthUnavailableError('its answer has no valid uid');
     const ttl = this.opts.cacheSeconds + 1 + Math.floor(Math.random() * this.opts.jitterSeconds);
     await this.redis.set(key, uid, 'EX', ttl);
-    return uid;
+    return { uid, ttlMs: ttl * 1000 };
   }
 }
