@@ -6,7 +6,7 @@
 //   worker  BullMQ workers: events, maintenance
 //   cron    the leader-locked scheduler of maintenance jobs
 import { ConfigError, ROLES, loadConfig, type Role } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, resolveLogFormat } from './logger.js';
 import { redisTargetOf } from './redis/connection.js';
 import { RedisNotFoundError, resolveRedis } from './redis/local-server.js';
 import { startService, type ServiceRole } from './service.js';
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     process.stderr.write(`pmq: unknown role "${arg}"\nusage: pmq <${ROLES.join('|')}>\n`);
     process.exit(2);
   }
-  const logger = createLogger(config.logLevel, config.nodeId);
+  const logger = createLogger(config.logLevel, config.nodeId, resolveLogFormat(config.logFormat, config.env));
   if (config.apiKeysGenerated) {
     logger.warn({ apiKey: config.apiKeys[0] }, 'PMQ_API_KEYS is not set: using a one-off API key for this run');
   }

@@ -51,6 +51,7 @@ const envSchema = z.object({
   PMQ_AUTH_URL: z.url().optional(),
   PMQ_ADMIN_KEY: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PMQ_LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
 
   PMQ_ROLE: z.enum(ROLES).optional(),
   PMQ_NODE_ID: z
@@ -117,6 +118,8 @@ export interface Config {
   authUrl: string | undefined;
   adminKey: string | undefined;
   logLevel: string;
+  /** `auto`: pretty on a terminal outside production, else JSON (src/logger.ts). */
+  logFormat: 'json' | 'pretty' | 'auto';
   role: Role | undefined;
   nodeId: string;
   keyPrefix: string;
@@ -205,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authUrl: e.PMQ_AUTH_URL,
     adminKey: e.PMQ_ADMIN_KEY,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.PMQ_LOG_FORMAT,
     role: e.PMQ_ROLE,
     nodeId: e.PMQ_NODE_ID ?? `node-${randomBytes(4).toString('hex')}`,
     keyPrefix: e.PMQ_KEY_PREFIX,
