@@ -120,7 +120,7 @@ export const scripts = {
       [cutoff, max],
     ),
 
-  /** See list-feed-6.lua. Reply: { readmark pairs, then five entries per message }. */
+  /** See list-feed-6.lua. Reply: { readmark pairs, the next page's `before` or '', then five entries per message }. */
   listFeed: (r: Runner, k: UserKeys, before: number | '+inf', limit: number) =>
     run<unknown[]>(r, 'listFeed', [k.feed, k.msg, k.fast, k.delayed, k.readmark, k.readids], [before, limit]),
 

@@ -24,8 +24,9 @@ export async function listFeed(
   const marks = reply[0] as string[];
   for (let i = 0; i + 1 < marks.length; i += 2) readmark.set(marks[i]!, Number(marks[i + 1]));
 
+  const next = reply[1] as string;
   const messages: MessageView[] = [];
-  for (let i = 1; i + 4 < reply.length; i += 5) {
+  for (let i = 2; i + 4 < reply.length; i += 5) {
     const seq = Number(reply[i + 1]);
     const raw = reply[i + 2] as string;
     if (raw === '') continue; // a feed entry without its message: mid-purge, skip it
@@ -36,6 +37,5 @@ export async function listFeed(
     const state: MessageState = !unread ? 'read' : tier === null ? 'delivered' : 'pending';
     messages.push(toView(stored, seq, state, tier));
   }
-  const last = messages.at(-1);
-  return { uid, messages, next_before: messages.length === limit && last ? last.seq : null };
+  return { uid, messages, next_before: next === '' ? null : Number(next) };
 }

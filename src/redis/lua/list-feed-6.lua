@@ -14,12 +14,20 @@
 
   Output:
     { readmark as a flat list {category, seq, ...},
+      the seq to pass as ARGV[1] for the next page, or "" when this is the last,
       then five entries per message: id, seq, stored JSON, tier ("fast",
       "delayed" or "" when not pending), 1 when read one by one else 0 }
 ]]
 local before = ARGV[1] == '+inf' and '+inf' or ('(' .. ARGV[1])
-local page = redis.call('ZREVRANGEBYSCORE', KEYS[1], before, '-inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
-local out = { redis.call('HGETALL', KEYS[5]) }
+local limit = tonumber(ARGV[2])
+-- One more than the page: whether it exists says whether this page is the last.
+local page = redis.call('ZREVRANGEBYSCORE', KEYS[1], before, '-inf', 'WITHSCORES', 'LIMIT', 0, limit + 1)
+local more = #page > 2 * limit
+if more then
+  page[#page] = nil
+  page[#page] = nil
+end
+local out = { redis.call('HGETALL', KEYS[5]), more and page[#page] or '' }
 for i = 1, #page, 2 do
   local id = page[i]
   local tier = ''
