@@ -25,17 +25,27 @@ export interface ClientEvents {
   close: { code: number; reason: string; willReconnect: boolean };
 }
 
-/** The part of the WebSocket API this client uses: the browser's and `ws`'s both fit. */
+/**
+ * An `on…` handler slot. Each implementation types its events its own way (the
+ * browser's DOM events, `ws`' own classes), and a slot is written as well as
+ * read, so no one event type fits both: the parameter is `never`, which lets
+ * either in, and the client states at each handler the fields it reads (`data`
+ * of a message, `code` and `reason` of a close), which both give.
+ */
+type HandlerSlot = ((ev: never) => unknown) | null;
+
+/** The part of the WebSocket API this client uses: the browser's and `ws`'s both fit, as they are. */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  onopen: HandlerSlot;
+  onmessage: HandlerSlot;
+  onclose: HandlerSlot;
+  onerror: HandlerSlot;
 }
 
+/** `WebSocket` of the browser, of Node 22, or of the `ws` package. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 export interface PmqClientOptions {
@@ -163,9 +173,9 @@ export class PmqClient {
       ws.send(JSON.stringify({ type: 'auth', token, ...(since !== undefined && { since }) }));
       this.emit('open', undefined);
     };
-    ws.onmessage = (ev) => this.onFrame(String(ev.data));
+    ws.onmessage = (ev: { data: unknown }) => this.onFrame(String(ev.data));
     ws.onerror = () => undefined; // onclose follows
-    ws.onclose = (ev) => {
+    ws.onclose = (ev: { code: number; reason: string }) => {
       if (this.ws !== ws) return;
       this._uid = undefined;
       const retry = !this.closedByUser && this.opts.reconnect !== false && !(AUTH_FAILURES.has(ev.code) && typeof this.opts.token === 'string');
