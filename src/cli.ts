@@ -19,7 +19,36 @@ const ROLE_SETS: Record<Role, ServiceRole[]> = {
   cron: ['cron'],
 };
 
+const USAGE = `usage: pmq <role>          (or PMQ_ROLE; default: all)
+
+roles:
+  all      api + gateway + worker + cron in one process
+  api      HTTP: POST /v1/events, the pull API, POST /v1/tokens
+  gateway  WebSocket push on /ws
+  worker   BullMQ workers: applies events, runs maintenance
+  cron     enqueues maintenance while it holds the Redis leader lock
+
+Roles run as separate processes take each other's user tokens only when they
+share PMQ_TOKEN_SECRET.
+
+main environment variables (all of them: README.md, "Configuration"):
+  PORT              HTTP port (8080; 0: any free port)
+  REDIS_URL         redis://[user:pass@]host:port[/db] (unset: 127.0.0.1:6379,
+                    else a local redis-server with its data in PMQ_REDIS_DIR)
+  PMQ_API_KEYS      the main site's API keys, comma-separated
+  PMQ_TOKEN_SECRET  HS256 secret of user tokens, at least 32 characters
+  PMQ_AUTH_URL      the main site's token resolver, for its own tokens on /ws
+  NODE_ENV          production: PMQ_API_KEYS and PMQ_TOKEN_SECRET are required
+  LOG_LEVEL         info (fatal error warn info debug trace silent)
+  PMQ_LOG_FORMAT    auto (pretty on a terminal outside production), json, pretty
+`;
+
 async function main(): Promise<void> {
+  const arg = process.argv[2];
+  if (arg === '--help' || arg === '-h' || arg === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
   let config;
   try {
     config = loadConfig();
@@ -30,18 +59,21 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const arg = process.argv[2];
   const role = (arg ?? config.role ?? 'all') as Role;
   if (!ROLES.includes(role)) {
-    process.stderr.write(`pmq: unknown role "${arg}"\nusage: pmq <${ROLES.join('|')}>\n`);
+    process.stderr.write(`pmq: unknown role "${arg}"\nusage: pmq <${ROLES.join('|')}>  (pmq --help for more)\n`);
     process.exit(2);
   }
+  const roles = ROLE_SETS[role];
   const logger = createLogger(config.logLevel, config.nodeId, resolveLogFormat(config.logFormat, config.env));
-  if (config.apiKeysGenerated) {
+  // Only the roles that take API keys or tokens have anything to warn about.
+  if (config.apiKeysGenerated && roles.includes('api')) {
     logger.warn({ apiKey: config.apiKeys[0] }, 'PMQ_API_KEYS is not set: using a one-off API key for this run');
   }
-  if (config.tokenSecretGenerated) {
-    logger.warn('PMQ_TOKEN_SECRET is not set: tokens minted by this run are valid in this process only');
+  if (config.tokenSecretGenerated && (roles.includes('api') || roles.includes('gateway'))) {
+    logger.warn(
+      'PMQ_TOKEN_SECRET is not set: tokens minted by this run are valid in this process only (another process, such as a separate gateway, refuses them)',
+    );
   }
 
   let redis;
@@ -59,7 +91,7 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const service = await startService({ config, redisTarget: redisTargetOf(config, redis.url), roles: ROLE_SETS[role], logger });
+  const service = await startService({ config, redisTarget: redisTargetOf(config, redis.url), roles, logger });
 
   let shuttingDown = false;
   const shutdown = (signal: string) => {

@@ -51,6 +51,42 @@ describe('pmq', () => {
     expect(r.stderr).toMatch(/^ {2}- PMQ_INGEST_CHUNK: must be at least 1/m);
   });
 
+  it('prints its roles and main settings for --help, and exits 0 without needing any', () => {
+    for (const flag of ['--help', '-h']) {
+      // NODE_ENV=production without keys would make any role exit 1: help needs none.
+      const r = runCli([flag], { NODE_ENV: 'production' });
+      expect(r.status, r.stderr).toBe(0);
+      for (const role of ['all', 'api', 'gateway', 'worker', 'cron']) expect(r.stdout).toMatch(new RegExp(`^ {2}${role} `, 'm'));
+      for (const v of ['PORT', 'REDIS_URL', 'PMQ_API_KEYS', 'PMQ_TOKEN_SECRET', 'NODE_ENV', 'LOG_LEVEL']) expect(r.stdout).toContain(v);
+      expect(r.stdout).toMatch(/share PMQ_TOKEN_SECRET/);
+    }
+  });
+
+  it('warns of a one-off token secret or API key only in the roles that use them', async () => {
+    const env = testEnv();
+    delete env.PMQ_TOKEN_SECRET;
+    delete env.PMQ_API_KEYS;
+    const warnings = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: number; msg: string })
+        .filter((l) => l.level === 40 && /PMQ_TOKEN_SECRET|PMQ_API_KEYS/.test(l.msg))
+        .map((l) => l.msg.split(' ')[0]);
+    // The warnings come before "pmq started", which spawnRole waits for.
+    const expected: Record<string, string[]> = {
+      worker: [],
+      cron: [],
+      gateway: ['PMQ_TOKEN_SECRET'],
+      api: ['PMQ_API_KEYS', 'PMQ_TOKEN_SECRET'],
+    };
+    for (const [role, want] of Object.entries(expected)) {
+      const p = await spawnRole(role, env);
+      expect(warnings(p.output()), role).toEqual(want);
+      expect(await p.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    }
+  });
+
   it('refuses an unknown role with its usage', () => {
     const r = runCli(['gateway-x'], testEnv());
     expect(r.status).toBe(2);
