@@ -18,7 +18,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 8080
-# The role is the argument: all (default), api, worker or cron.
+# The role is the argument: all (default), api, gateway, worker or cron. Production
+# needs PMQ_API_KEYS, PMQ_TOKEN_SECRET (shared by every container) and REDIS_URL.
 ENTRYPOINT ["node", "dist/src/cli.js"]
 CMD ["all"]
 # Every role serves /healthz, /readyz and /metrics on PORT.
