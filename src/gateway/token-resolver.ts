@@ -114,6 +114,10 @@ export class TokenResolver {
     for (;;) {
       if ((await this.redis.set(lock, holder, 'PX', lockMs, 'NX')) !== null) {
         try {
+          // The call that held the lock before may have ended between this node's
+          // last look at the cache and this lock: its answer stands.
+          const cached = await this.cached(hash);
+          if (cached) return cached;
           return await this.callMainSite(token, hash);
         } finally {
           await scripts.renewLock(this.redis, lock, holder, 0).catch(() => undefined);
