@@ -235,7 +235,14 @@ export class Gateway {
       if (err instanceof TokenExpiredError) return conn.close(CLOSE.tokenExpired, 'token expired');
       if (err instanceof AuthUnavailableError) return conn.close(CLOSE.authUnavailable, 'cannot check the token now: retry later');
       if (err instanceof InvalidTokenError || err instanceof UnauthorizedError) return conn.close(CLOSE.unauthorized, 'invalid token');
-      // The store (the registry, the backlog, the token cache) is unreachable.
+      // The store (the registry, the backlog, the token cache) is unreachable, or
+      // a bug: both close with 1011, but only the first says "retry later" and
+      // only the second is logged with its stack, as errors.ts maps them.
+      const e = toHttpError(err);
+      if (isUnexpected(e)) {
+        this.ctx.logger.error({ conn: conn.id, uid: conn.uid, err }, 'auth failed');
+        return conn.close(CLOSE.internal, 'internal error');
+      }
       this.ctx.logger.warn({ conn: conn.id, uid: conn.uid, err: (err as Error).message }, 'auth failed');
       conn.close(CLOSE.internal, 'the message store is unreachable: retry later');
     }

@@ -163,3 +163,16 @@ describe('a script that fails', () => {
     }
   });
 });
+
+describe('an authentication that fails', () => {
+  it('on a bug closes 1011 "internal error", logged with its stack, not "retry later"', async () => {
+    // The user's registry entry is not a hash: registering the socket fails (WRONGTYPE).
+    await service.ctx.redis.set(service.ctx.keys.user('broken-auth').nodes, 'not a hash');
+    const errorsBefore = log.filter((l) => l.err?.stack).length;
+    const s = await openSocket(`${wsUrl(t as TestService)}?token=${await mintToken(t as TestService, 'broken-auth')}`);
+    sockets.push(s);
+    expect(await s.closed).toEqual({ code: 1011, reason: 'internal error' });
+    await waitFor(() => log.filter((l) => l.err?.stack).length === errorsBefore + 1, 5000, 'the failure logged');
+    expect(log.filter((l) => l.err?.stack).at(-1)).toMatchObject({ level: 50, msg: 'auth failed', err: { message: expect.stringMatching(/WRONGTYPE/) } });
+  });
+});
