@@ -1,39 +1,63 @@
 // The gateway across nodes, with real processes: the API and the workers run in
-// this process; three gateway nodes run as `pmq gateway` child processes on the
-// same Redis and key prefix, each with its own node id and port. Pushes cross
+// this process; gateway nodes run as `pmq gateway` child processes on the same
+// Redis and key prefix, each with its own node id and port: two shared by every
+// test (A and B, never stopped), and one of its own for each test that stops one. Pushes cross
 // nodes through Redis pub/sub; a node killed outright leaves registry entries
 // until the sweep; a node swept while stalled registers its users again when it
 // runs again; a node stopped with SIGTERM leaves the registry first (sockets
 // whose auth finishes meanwhile included), closes its sockets with 1012 and exits
 // 0, and its clients resume on another node (through a stand-in load balancer),
 // losing nothing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runMaintenance } from '../helpers/maintenance.js';
+import { beforeMarker, postMarker } from '../helpers/marker.js';
 import { drained, startTestService, testEnv, waitFor, type TestService } from '../helpers/service.js';
 import { killAllRoles } from '../helpers/spawn-role.js';
-import { registryState, spawnGateway, startTcpProxy, wireClient, type GatewayNode, type TcpProxy } from '../helpers/cluster.js';
+import { registryState, spawnGateway, startTcpProxy, wireClient, type GatewayNode } from '../helpers/cluster.js';
 import { mintToken, rawSocket, recordingClient, type RecordingClient } from '../helpers/ws-client.js';
 
 const NODE_TTL_MS = 2000;
 
 let t: TestService;
+let env: Record<string, string>;
 let A: GatewayNode;
 let B: GatewayNode;
-let C: GatewayNode;
-const closers: (() => void)[] = [];
+/** What the running test opened, closed when it ends (passed or not), so that a failure stays in its test. */
+const closers: (() => unknown)[] = [];
 
 beforeAll(async () => {
-  const env = testEnv({ PMQ_NODE_TTL_MS: String(NODE_TTL_MS) });
+  env = testEnv({ PMQ_NODE_TTL_MS: String(NODE_TTL_MS) });
   t = await startTestService({ roles: ['api', 'worker'], env });
-  const prefix = env.PMQ_KEY_PREFIX!;
-  [A, B, C] = await Promise.all([spawnGateway(env, `${prefix}-a`), spawnGateway(env, `${prefix}-b`), spawnGateway(env, `${prefix}-c`)]);
+  [A, B] = await Promise.all([spawnGateway(env, `${env.PMQ_KEY_PREFIX}-a`), spawnGateway(env, `${env.PMQ_KEY_PREFIX}-b`)]);
+});
+
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
 });
 
 afterAll(async () => {
-  for (const close of closers) close();
   await killAllRoles();
   await t?.stop();
 });
+
+/**
+ * A gateway node for the running test alone, to stop or kill. When the test ends
+ * it is stopped if still running, and its registry entries go even if it died
+ * unswept: the next test's sweep counts its own node only.
+ */
+async function ownNode(name: string): Promise<GatewayNode> {
+  const node = await spawnGateway(env, `${env.PMQ_KEY_PREFIX}-${name}`);
+  closers.push(async () => {
+    const { child } = node.proc;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT'); // a failed test may have left it stopped
+      await node.proc.kill('SIGTERM');
+    }
+    const { redis, keys } = t.service.ctx;
+    await redis.pipeline().zrem(keys.nodes, node.nodeId).del(keys.nodeUsers(node.nodeId)).exec();
+  });
+  return node;
+}
 
 function client(url: string, uid: string, opts: Parameters<typeof recordingClient>[2] = {}): RecordingClient {
   const rec = recordingClient(url, () => mintToken(t, uid), opts);
@@ -80,6 +104,8 @@ describe('push across nodes', () => {
       await waitFor(() => c.client.unread.total === 2, 5000, 'unread 2');
     }
     a.client.read({ category: 'comment' });
+    // Each socket's own new counts: the one on A comes through Redis as B's does.
+    await waitFor(() => a.client.unread.total === 1, 5000, 'A to see its own read');
     await waitFor(() => b.client.unread.total === 1, 5000, 'B to see the read made on A');
     expect(b.client.unread).toEqual({ total: 1, counts: { notice: 1 } });
     expect(a.client.unread).toEqual({ total: 1, counts: { notice: 1 } });
@@ -87,8 +113,9 @@ describe('push across nodes', () => {
     // A read over HTTP (the API process) reaches both nodes.
     await t.http('POST', '/v1/users/x2/read', { body: {} });
     await waitFor(() => a.client.unread.total === 0 && b.client.unread.total === 0, 5000, 'both nodes to show 0');
-    await sleep(100);
-    expect(a.messages.length + b.messages.length).toBe(4);
+    // No message came but the two: a marker posted now is the next one on both.
+    const marker = await postMarker(t, 'x2');
+    for (const c of [a, b]) expect((await beforeMarker(() => c.messages, marker)).map((m) => m.id)).toEqual(['x2-1', 'x2-2']);
 
     // The last socket of the user on a node closes: that node leaves the user's entry.
     a.close();
@@ -102,39 +129,41 @@ describe('push across nodes', () => {
 
 describe('a gateway that stalls past its TTL (SIGSTOP)', () => {
   it('is swept, and once it runs again it registers its users again: pushes reach them', async () => {
-    const p = client(A.wsUrl, 'p1');
+    const S = await ownNode('stalled');
+    const p = client(S.wsUrl, 'p1');
     await p.ready;
-    process.kill(A.proc.pid, 'SIGSTOP');
+    process.kill(S.proc.pid, 'SIGSTOP');
     try {
-      const beat = (await registry(A, [])).heartbeat!;
-      await waitFor(() => Date.now() - beat > NODE_TTL_MS + 50, NODE_TTL_MS + 2000, "A's heartbeat to grow older than the TTL");
+      const beat = (await registry(S, [])).heartbeat!;
+      await waitFor(() => Date.now() - beat > NODE_TTL_MS + 50, NODE_TTL_MS + 2000, "the node's heartbeat to grow older than the TTL");
       expect(await runMaintenance(t, 'node-sweep')).toMatchObject({ nodes: 1 });
-      expect(await registry(A, ['p1'])).toEqual({ heartbeat: null, nodeUsers: [], userHasNode: { p1: false } });
+      expect(await registry(S, ['p1'])).toEqual({ heartbeat: null, nodeUsers: [], userHasNode: { p1: false } });
     } finally {
-      process.kill(A.proc.pid, 'SIGCONT');
+      process.kill(S.proc.pid, 'SIGCONT');
     }
-    await waitFor(async () => (await registry(A, ['p1'])).userHasNode.p1, 5000, 'A to register p1 again');
-    expect((await registry(A, ['p1'])).nodeUsers).toEqual(['p1']);
+    await waitFor(async () => (await registry(S, ['p1'])).userHasNode.p1, 5000, 'the node to register p1 again');
+    expect((await registry(S, ['p1'])).nodeUsers).toEqual(['p1']);
     await post({ id: 'p1-1', type: 'notice', to: 'p1' });
     expect((await p.waitForMessages(1, 5000)).map((m) => m.id)).toEqual(['p1-1']);
     p.close();
-    await waitFor(async () => !(await registry(A, ['p1'])).userHasNode.p1, 5000, 'A to leave p1');
+    await waitFor(async () => !(await registry(S, ['p1'])).userHasNode.p1, 5000, 'the node to leave p1');
   });
 });
 
 describe('a gateway killed outright (SIGKILL)', () => {
   it('leaves its registry entries until the sweep; what was posted meanwhile reaches the users on another node, once and in order', async () => {
-    const k1 = client(A.wsUrl, 'k1', { reconnect: false });
-    const k2 = client(A.wsUrl, 'k2', { reconnect: false });
+    const K = await ownNode('killed');
+    const k1 = client(K.wsUrl, 'k1', { reconnect: false });
+    const k2 = client(K.wsUrl, 'k2', { reconnect: false });
     await Promise.all([k1.ready, k2.ready]);
-    const atStart = await registry(A, ['k1', 'k2']);
+    const atStart = await registry(K, ['k1', 'k2']);
     expect(atStart.nodeUsers).toEqual(['k1', 'k2']);
     expect(atStart.userHasNode).toEqual({ k1: true, k2: true });
 
-    expect(await A.proc.kill('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await K.proc.kill('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
     await waitFor(() => k1.closes.length > 0 && k2.closes.length > 0, 5000, 'the sockets to drop');
     // Nobody cleaned up: the entries are still there.
-    const afterKill = await registry(A, ['k1', 'k2']);
+    const afterKill = await registry(K, ['k1', 'k2']);
     expect(afterKill.nodeUsers).toEqual(['k1', 'k2']);
     expect(afterKill.userHasNode).toEqual({ k1: true, k2: true });
 
@@ -142,18 +171,18 @@ describe('a gateway killed outright (SIGKILL)', () => {
     await post({ events: [1, 2, 3].map((i) => ({ id: `k1-${i}`, type: 'notice', to: 'k1' })) });
     await drained(t);
     // k2 got nothing: its entries wait for the sweep.
-    expect((await registry(A, ['k2'])).userHasNode).toEqual({ k2: true });
+    expect((await registry(K, ['k2'])).userHasNode).toEqual({ k2: true });
 
-    const beat = (await registry(A, [])).heartbeat!;
-    await waitFor(() => Date.now() - beat > NODE_TTL_MS + 50, NODE_TTL_MS + 2000, "A's heartbeat to grow older than the TTL");
+    const beat = (await registry(K, [])).heartbeat!;
+    await waitFor(() => Date.now() - beat > NODE_TTL_MS + 50, NODE_TTL_MS + 2000, "the node's heartbeat to grow older than the TTL");
     const swept = await runMaintenance(t, 'node-sweep');
     expect(swept).toMatchObject({ nodes: 1 });
-    const afterSweep = await registry(A, ['k1', 'k2']);
+    const afterSweep = await registry(K, ['k1', 'k2']);
     expect(afterSweep).toEqual({ heartbeat: null, nodeUsers: [], userHasNode: { k1: false, k2: false } });
-    expect(await t.service.ctx.redis.exists(t.service.ctx.keys.nodeUsers(A.nodeId))).toBe(0);
+    expect(await t.service.ctx.redis.exists(t.service.ctx.keys.nodeUsers(K.nodeId))).toBe(0);
     // The live nodes were left alone.
+    expect((await registry(A, [])).heartbeat).not.toBeNull();
     expect((await registry(B, [])).heartbeat).not.toBeNull();
-    expect((await registry(C, [])).heartbeat).not.toBeNull();
 
     await post({ events: [4, 5, 6].flatMap((i) => ['k1', 'k2'].map((to) => ({ id: `${to}-${i}`, type: 'comment', from: 'z', to }))) });
     await drained(t);
@@ -163,23 +192,20 @@ describe('a gateway killed outright (SIGKILL)', () => {
     expect(w1.hello).toMatchObject({ node: B.nodeId, unread: { total: 6 } });
     await w1.waitForMessages(6);
     await w2.waitForMessages(3);
-    await sleep(300); // room for a duplicate to show
-    expect(w1.messages().map((m) => m.id)).toEqual(['k1-1', 'k1-2', 'k1-3', 'k1-4', 'k1-5', 'k1-6']);
-    expect(w2.messages().map((m) => m.id)).toEqual(['k2-4', 'k2-5', 'k2-6']);
-    expect(w2.messages().map((m) => m.seq)).toEqual([1, 2, 3]);
+    // No duplicate: a marker posted to each user now is the next frame after these.
+    const [m1, m2] = [await postMarker(t, 'k1'), await postMarker(t, 'k2')];
+    const [got1, got2] = await Promise.all([beforeMarker(w1.messages, m1), beforeMarker(w2.messages, m2)]);
+    expect(got1.map((m) => m.id)).toEqual(['k1-1', 'k1-2', 'k1-3', 'k1-4', 'k1-5', 'k1-6']);
+    expect(got2.map((m) => m.id)).toEqual(['k2-4', 'k2-5', 'k2-6']);
+    expect(got2.map((m) => m.seq)).toEqual([1, 2, 3]);
   });
 });
 
 describe('a gateway stopped (SIGTERM)', () => {
-  let proxy: TcpProxy;
-  beforeAll(async () => {
-    proxy = await startTcpProxy(C.port);
-  });
-  afterAll(async () => {
-    await proxy?.close();
-  });
-
   it('leaves the registry, then closes its sockets with 1012 and exits 0; the clients resume on another node and lose nothing', async () => {
+    const C = await ownNode('stopped');
+    const proxy = await startTcpProxy(C.port);
+    closers.push(() => proxy.close());
     const uids = ['g1', 'g2'];
     const clients = uids.map((uid) => client(proxy.wsUrl, uid));
     for (const c of clients) expect((await c.ready).node).toBe(C.nodeId);

@@ -101,3 +101,19 @@ export async function drained(t: TestService, timeoutMs = 30_000): Promise<void>
     'the events queue to drain',
   );
 }
+
+/**
+ * Waits until the events and drain queues have nothing waiting, delayed or
+ * running: every push those jobs make has been published.
+ */
+export async function pushesIdle(t: TestService, timeoutMs = 30_000): Promise<void> {
+  const { events, delayed } = t.service.ctx.queues;
+  await waitFor(
+    async () => {
+      const counts = await Promise.all([events, delayed].map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
+      return counts.every((c) => Object.values(c).every((n) => n === 0));
+    },
+    timeoutMs,
+    'the events and drain queues to be idle',
+  );
+}
