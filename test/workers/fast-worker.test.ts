@@ -2,6 +2,7 @@
 // wait doubling; then it stays pending for the next login.
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeMarker, postMarker } from '../helpers/marker.js';
 import { startTestService, waitFor, type TestService } from '../helpers/service.js';
 import { mintToken, wsUrl } from '../helpers/ws-client.js';
 
@@ -16,21 +17,31 @@ afterAll(async () => {
 describe('redelivery', () => {
   it('pushes an unacked message again PMQ_REDELIVER_MAX times, then stops; it stays pending', async () => {
     const ws = new WebSocket(`${wsUrl(t)}?token=${await mintToken(t, 'rd1')}`);
-    const at: number[] = [];
+    const frames: { id: string; at: number }[] = [];
     ws.on('message', (d) => {
-      if (d.toString().startsWith('{"type":"message"')) at.push(Date.now());
+      const f = JSON.parse(d.toString()) as { type: string; id?: string };
+      if (f.type === 'message') frames.push({ id: f.id!, at: Date.now() });
     });
     await new Promise((r) => ws.once('message', r)); // hello
     await t.http('POST', '/v1/events', { body: { id: 'rd-1', type: 'notice', to: 'rd1' } });
-    await waitFor(() => at.length === 3, 10_000, 'the push and two redeliveries');
+    await waitFor(() => frames.length === 3, 10_000, 'the push and two redeliveries');
+    const at = frames.map((f) => f.at);
     // Waits of about 200 and 400 ms (the sweep runs every 100 ms): doubling.
     expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(150);
     expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(350);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(at).toHaveLength(3);
+
+    // No fourth push, for 1.5 s after the third: a probe user put on the schedule
+    // for then leaves it once a sweep of then or later has claimed it, and that
+    // sweep would have claimed and pushed rd1 too, had rd1 been due by then.
+    const { redis, keys } = t.service.ctx;
+    await redis.zadd(keys.redeliverDue, at[2]! + 1500, 'rd1-probe');
+    await waitFor(async () => (await redis.zscore(keys.redeliverDue, 'rd1-probe')) === null, 10_000, 'a sweep 1.5 s after the last push');
     const feed = (await t.http('GET', '/v1/users/rd1/messages')).body.messages;
     expect(feed[0]).toMatchObject({ id: 'rd-1', state: 'pending', tier: 'fast' });
-    expect(await t.service.ctx.redis.zscore(t.service.ctx.keys.redeliverDue, 'rd1')).toBeNull();
+    expect(await redis.zscore(keys.redeliverDue, 'rd1')).toBeNull();
+    // What that sweep published reached the socket before a marker posted now.
+    const before = await beforeMarker(() => frames, await postMarker(t, 'rd1'));
+    expect(before.map((f) => f.id)).toEqual(['rd-1', 'rd-1', 'rd-1']);
     ws.close();
   });
 
