@@ -53,6 +53,13 @@ async function stillOpen(s: ProbeSocket): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Counts the WebSocket pings the server sends to a client's socket from now on. */
+function countPings(c: RecordingClient): { count: number } {
+  const pings = { count: 0 };
+  (c.client as unknown as { ws: { on(event: 'ping', fn: () => void): void } }).ws.on('ping', () => pings.count++);
+  return pings;
+}
+
 describe('refused frames', () => {
   let t: TestService;
   let s: ProbeSocket;
@@ -130,7 +137,8 @@ describe('floods', () => {
     for (let i = 0; i < RATE * 2 + 3; i++) s.send({ type: 'ping' });
     const e = await s.waitForFrame('error');
     expect(e).toEqual({ type: 'error', code: 'rate_limited', message: expect.any(String) });
-    await sleep(300);
+    // Every answer to the burst came before the answer to a marker sent after it.
+    await s.roundTrip();
     // The burst allowance went through, the rest was dropped with one error.
     expect(s.framesOf('pong').length).toBeGreaterThanOrEqual(RATE * 2);
     expect(s.framesOf('pong').length).toBeLessThan(RATE * 2 + 3);
@@ -186,8 +194,10 @@ describe('heartbeat', () => {
     // The server let it go too.
     await waitFor(() => t.service.gateway!.connections === before, 2000, 'the mute socket gone from the node');
 
-    // Well past that, the answering client is still there and served.
-    await sleep(8 * HEARTBEAT_MS);
+    // Well past that (eight more pings), the answering client is still there and served.
+    const pings = countPings(good);
+    const from = pings.count;
+    await waitFor(() => good.closes.length > 0 || pings.count >= from + 8, 10_000, 'eight more pings to the answering client');
     expect(good.closes).toEqual([]);
     expect(good.client.connected).toBe(true);
     await t.http('POST', '/v1/events', { body: { id: 'still-here', type: 'notice', to: 'alive' } });
@@ -198,7 +208,8 @@ describe('heartbeat', () => {
     const chatty = await rawUser(t, 'chatty', { autoPong: false });
     const talk = setInterval(() => chatty.send({ type: 'ping' }), HEARTBEAT_MS / 2);
     try {
-      await sleep(6 * HEARTBEAT_MS);
+      // Six pings unanswered: a socket that missed two would have been dropped long before.
+      await waitFor(() => chatty.closedWith !== undefined || chatty.pings >= 6, 10_000, 'six pings to the chatty socket');
       expect(chatty.closedWith).toBeUndefined();
     } finally {
       clearInterval(talk);

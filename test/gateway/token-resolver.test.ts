@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AuthUnavailableError, TokenResolver } from '../../src/gateway/token-resolver.js';
 import { Keys } from '../../src/redis/keys.js';
 import { defineScripts } from '../../src/redis/scripts.js';
+import { waitFor } from '../helpers/service.js';
 import { startMainSite, type MainSite } from '../helpers/ws-raw.js';
 
 let redis: Redis;
@@ -65,7 +66,8 @@ describe('TokenResolver', () => {
     const token = 'ok~bob';
     failOnce.add(token);
     const first = a.resolve(token);
-    await new Promise((r) => setTimeout(r, 50)); // a holds the lock now
+    // b must find the lock taken by a: it waits on a's call, then makes its own.
+    await waitFor(async () => (await redis.get(keys.authLock(hashOf(token))))?.startsWith('a:'), 5000, "a's lock");
     const second = b.resolve(token);
     await expect(first).rejects.toBeInstanceOf(AuthUnavailableError);
     expect(await second).toBe('bob');

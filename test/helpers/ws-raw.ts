@@ -19,6 +19,12 @@ export interface ProbeSocket extends RawSocket {
   framesOf(type: string, from?: number): Frame[];
   /** Waits for the first frame of `type` at or after index `from`. */
   waitForFrameFrom(type: string, from: number, timeoutMs?: number): Promise<Frame>;
+  /**
+   * A marker on the socket that no rate limit drops: a WebSocket ping, which the
+   * server's ws answers once it has read every frame sent before it, after what
+   * the server wrote in answer to those. Resolves on its pong.
+   */
+  roundTrip(timeoutMs?: number): Promise<void>;
 }
 
 /** Opens a socket with `ws` client options; resolves once it is open. */
@@ -58,6 +64,12 @@ export async function openSocket(url: string, options: WebSocket.ClientOptions =
     framesOf,
     waitForFrame: (type, timeoutMs = 5000) => waitForFrameFrom(frames, type, 0, timeoutMs),
     waitForFrameFrom: (type, from, timeoutMs = 5000) => waitForFrameFrom(frames, type, from, timeoutMs),
+    roundTrip: async (timeoutMs = 5000) => {
+      let ponged = false;
+      ws.once('pong', () => (ponged = true));
+      ws.ping();
+      await waitFor(() => ponged, timeoutMs, 'the pong of a WebSocket ping');
+    },
   };
 }
 
