@@ -3,32 +3,34 @@
 // seq order and in pages; a client that says the last seq it holds (`since`) is
 // spared what it has, and told when what came after it was already purged.
 //
-// One node (api + gateway + worker) whose clock the tests move: a day passes in a
-// call. Small pages (PMQ_PAGE_SIZE=5) so that every tier takes several.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// Each test has its own node (api + gateway + worker) whose clock it moves: a day
+// passes in a call. Small pages (PMQ_PAGE_SIZE=5) so that every tier takes several.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { wireClient, type WireClient } from '../helpers/cluster.js';
 import { runMaintenance } from '../helpers/maintenance.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { drained, startTestService, waitFor, type TestService } from '../helpers/service.js';
+import { untilMarker } from '../helpers/marker.js';
+import { drained, pushesIdle, startTestService, waitFor, type TestService } from '../helpers/service.js';
 import { mintToken, rawSocket, recordingClient, wsUrl, type RecordingClient } from '../helpers/ws-client.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 const PAGE = 5;
 
-const clock = new ManualClock();
+let clock: ManualClock;
 let t: TestService;
 const closers: (() => void)[] = [];
 
-beforeAll(async () => {
+// A service (key prefix) and a clock of each test's own: a tier move or a purge
+// counts every user's messages, and a moved clock ages them all.
+beforeEach(async () => {
+  clock = new ManualClock();
   t = await startTestService({ roles: ['api', 'gateway', 'worker'], clock, env: { PMQ_PAGE_SIZE: String(PAGE) } });
 });
-afterAll(async () => {
-  for (const close of closers) close();
+afterEach(async () => {
+  for (const close of closers.splice(0)) close();
   await t?.stop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Posts `ids` to `to` as notices, in one batch, and waits until they are applied. */
 async function post(to: string, ids: string[]): Promise<void> {
@@ -51,11 +53,15 @@ async function wire(uid: string, opts: { since?: number; ack?: boolean } = {}): 
   return w;
 }
 
-/** Waits for `n` message frames, then a little longer for any that should not come. */
-async function settle(w: WireClient, n: number) {
+/**
+ * Waits for `n` message frames, then shows that no more come: once the drain
+ * jobs are done, a marker event (id `marker`) posted to `uid` is the next frame.
+ * Resolves with the frames before it. The marker is one more message of the user's.
+ */
+async function settle(w: WireClient, uid: string, n: number, marker?: string) {
   await w.waitForMessages(n);
-  await sleep(300);
-  return w.messages();
+  await pushesIdle(t);
+  return untilMarker(t, uid, w.messages, marker);
 }
 
 const drainedSoFar = async () => (await t.service.ctx.metrics.drained.get()).values[0]?.value ?? 0;
@@ -75,7 +81,7 @@ describe('an offline user with messages in both tiers', () => {
     const drainedBefore = await drainedSoFar();
     const w = await wire(uid);
     expect(w.hello).toMatchObject({ uid, recovered: true, unread: { total: 22, counts: { notice: 22 } } });
-    const got = await settle(w, 22);
+    const got = await settle(w, uid, 22);
 
     // Each message exactly once.
     expect(got).toHaveLength(22);
@@ -96,8 +102,8 @@ describe('an offline user with messages in both tiers', () => {
     await waitFor(async () => (await feed(uid)).every((m) => m.state === 'delivered'), 5000, 'every message delivered');
     w.ws.close();
     const again = await wire(uid);
-    expect(again.hello).toMatchObject({ unread: { total: 22 } });
-    expect(await settle(again, 0)).toEqual([]);
+    expect(again.hello).toMatchObject({ unread: { total: 22 + 1 } }); // and the marker
+    expect(await settle(again, uid, 0)).toEqual([]);
   });
 
   it('gets the delayed tier alone when the fast tier is empty', async () => {
@@ -106,7 +112,7 @@ describe('an offline user with messages in both tiers', () => {
     clock.advance(25 * HOUR);
     expect(await runMaintenance(t, 'tier-move')).toMatchObject({ moved: 7 });
     const w = await wire(uid);
-    const got = await settle(w, 7);
+    const got = await settle(w, uid, 7);
     expect(got.map((m) => m.id)).toEqual(names('o', 1, 7));
   });
 
@@ -131,39 +137,44 @@ describe('reconnecting with since', () => {
     const uid = 'since1';
     await post(uid, names('s', 1, 6));
     const first = await wire(uid, { ack: false });
-    expect((await settle(first, 6)).map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    // Each marker is the user's next message: s7 here (seq 7), and so on.
+    expect((await settle(first, uid, 6, 's7')).map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
     first.ws.close();
     await first.closed;
     expect((await feed(uid)).every((m) => m.state === 'pending')).toBe(true);
 
-    await post(uid, names('s', 7, 9));
+    await post(uid, names('s', 8, 9));
     // since on the URL
     const second = await wire(uid, { since: 6, ack: false });
     expect(second.hello).toMatchObject({ recovered: true });
-    expect((await settle(second, 3)).map((m) => m.id)).toEqual(['s7', 's8', 's9']);
+    expect((await settle(second, uid, 3, 's10')).map((m) => m.id)).toEqual(['s7', 's8', 's9']);
     second.ws.close();
     await second.closed;
     // What the client said it holds is delivered now; the rest still pending.
     const states = Object.fromEntries((await feed(uid)).map((m) => [m.seq, m.state]));
-    expect(states).toEqual({ 1: 'delivered', 2: 'delivered', 3: 'delivered', 4: 'delivered', 5: 'delivered', 6: 'delivered', 7: 'pending', 8: 'pending', 9: 'pending' });
+    expect(states).toEqual({
+      ...Object.fromEntries(names('', 1, 6).map((seq) => [seq, 'delivered'])),
+      ...Object.fromEntries(names('', 7, 10).map((seq) => [seq, 'pending'])),
+    });
 
     // since from the client library (a fresh client: no memory of ids to hide a duplicate)
     const lib: RecordingClient = recordingClient(wsUrl(t), () => mintToken(t, uid), { autoAck: false, since: () => 8 });
     closers.push(() => lib.close());
     expect(await lib.ready).toMatchObject({ recovered: true });
-    await lib.waitForMessages(1);
-    await sleep(300);
-    expect(lib.messages.map((m) => m.id)).toEqual(['s9']);
+    await lib.waitForMessages(2);
+    await pushesIdle(t);
+    expect((await untilMarker(t, uid, () => lib.messages, 's11')).map((m) => m.id)).toEqual(['s9', 's10']);
     lib.close();
 
     // since in a raw auth frame
     const raw = await rawSocket(wsUrl(t));
     closers.push(() => raw.ws.terminate());
-    raw.send({ type: 'auth', token: await mintToken(t, uid), since: 9 });
+    raw.send({ type: 'auth', token: await mintToken(t, uid), since: 11 });
     expect(await raw.waitForFrame('hello')).toMatchObject({ recovered: true });
-    await sleep(300);
-    expect(raw.frames.filter((f) => f.type === 'message')).toEqual([]);
-    await waitFor(async () => (await feed(uid)).every((m) => m.state === 'delivered'), 5000, 'all delivered by since');
+    await pushesIdle(t);
+    expect(await untilMarker(t, uid, () => raw.frames.filter((f) => f.type === 'message'), 's12')).toEqual([]);
+    // All but the last marker (which raw did not ack) delivered by since.
+    await waitFor(async () => (await feed(uid)).every((m) => m.state === (m.seq === 12 ? 'pending' : 'delivered')), 5000, 'all delivered by since');
   });
 
   it('skips what it holds in the delayed tier too, and gets the rest of both tiers', async () => {
@@ -174,7 +185,7 @@ describe('reconnecting with since', () => {
     await post(uid, names('b', 1, 4)); // seq 9..12, fast
     const w = await wire(uid, { since: 6 });
     expect(w.hello).toMatchObject({ recovered: true });
-    const got = await settle(w, 6);
+    const got = await settle(w, uid, 6);
     expect(got.map((m) => m.id).sort()).toEqual(['a7', 'a8', 'b1', 'b2', 'b3', 'b4']);
     expect(got.filter((m) => m.id.startsWith('a')).map((m) => m.seq)).toEqual([7, 8]);
     expect(got.filter((m) => m.id.startsWith('b')).map((m) => m.seq)).toEqual([9, 10, 11, 12]);
@@ -191,7 +202,8 @@ describe('reconnecting with since', () => {
 
     const gap = await wire(uid, { since: 2, ack: false });
     expect(gap.hello).toMatchObject({ recovered: false });
-    expect((await settle(gap, 3)).map((m) => m.id)).toEqual(['p6', 'p7', 'p8']);
+    // The marker is the user's next message: p9 (seq 9).
+    expect((await settle(gap, uid, 3, 'p9')).map((m) => m.id)).toEqual(['p6', 'p7', 'p8']);
     gap.ws.close();
 
     const zero = await wire(uid, { since: 0, ack: false });
@@ -201,11 +213,11 @@ describe('reconnecting with since', () => {
     // Everything after 5 is still there: nothing lost for a client that holds 1..5.
     const edge = await wire(uid, { since: 5 });
     expect(edge.hello).toMatchObject({ recovered: true });
-    expect((await settle(edge, 3)).map((m) => m.id)).toEqual(['p6', 'p7', 'p8']);
+    expect((await settle(edge, uid, 4, 'p10')).map((m) => m.id)).toEqual(['p6', 'p7', 'p8', 'p9']);
     edge.ws.close();
 
-    const upToDate = await wire(uid, { since: 8 });
+    const upToDate = await wire(uid, { since: 10 });
     expect(upToDate.hello).toMatchObject({ recovered: true });
-    expect(await settle(upToDate, 0)).toEqual([]);
+    expect(await settle(upToDate, uid, 0)).toEqual([]);
   });
 });
