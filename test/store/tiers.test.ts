@@ -1,6 +1,8 @@
 // Fast tier -> delayed tier after a day, purge at fifteen days: with a moved clock,
-// through the real maintenance queue and worker, seen from the pull API.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// through the real maintenance queue and worker, seen from the pull API. A tier
+// move or a purge counts every user's messages, and the clock ages them all: each
+// test has a service (key prefix) and a clock of its own.
+import { afterEach, describe, expect, it } from 'vitest';
 import { runMaintenance } from '../helpers/maintenance.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { drained, startTestService, type TestService } from '../helpers/service.js';
@@ -8,18 +10,19 @@ import { drained, startTestService, type TestService } from '../helpers/service.
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
+/** The running test's service and its clock. */
 let t: TestService;
-const clock = new ManualClock();
+let clock: ManualClock;
+const services: TestService[] = [];
 
-beforeAll(async () => {
-  // Small batches so that the bounds, not just the happy path, are exercised.
-  t = await startTestService({
-    clock,
-    env: { PMQ_MAINT_USERS_PER_ROUND: '3', PMQ_MAINT_MESSAGES_PER_USER: '4', PMQ_MAINT_MAX_ROUNDS: '100' },
-  });
-});
-afterAll(async () => {
-  await t.stop();
+/** Small batches by default, so that the bounds, not just the happy path, are exercised. */
+async function start(env: Record<string, string> = { PMQ_MAINT_USERS_PER_ROUND: '3', PMQ_MAINT_MESSAGES_PER_USER: '4', PMQ_MAINT_MAX_ROUNDS: '100' }) {
+  clock = new ManualClock();
+  t = await startTestService({ clock, env });
+  services.push(t);
+}
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((s) => s.stop()));
 });
 
 async function post(events: object[]): Promise<void> {
@@ -35,6 +38,7 @@ async function tiers(uid: string): Promise<Record<string, string | null>> {
 
 describe('delivery tiers', () => {
   it('moves pending messages older than a day to the delayed tier, in bounded batches', async () => {
+    await start();
     const users = ['t1', 't2', 't3', 't4', 't5'];
     await post(users.flatMap((to) => Array.from({ length: 10 }, (_, i) => ({ id: `old-${to}-${i}`, type: 'comment', to, from: 'x' }))));
     clock.advance(12 * HOUR);
@@ -63,27 +67,24 @@ describe('delivery tiers', () => {
   });
 
   it('stops at its bound and leaves the rest for the next run', async () => {
-    const bounded = await startTestService({
-      clock: new ManualClock(),
-      env: { PMQ_MAINT_USERS_PER_ROUND: '2', PMQ_MAINT_MESSAGES_PER_USER: '3', PMQ_MAINT_MAX_ROUNDS: '2' },
-    });
-    try {
-      const events = ['b1', 'b2', 'b3'].flatMap((to) => Array.from({ length: 5 }, (_, i) => ({ id: `b-${i}`, type: 'notice', to })));
-      expect((await bounded.http('POST', '/v1/events', { body: { events } })).status).toBe(202);
-      await drained(bounded);
-      (bounded.service.ctx.clock as ManualClock).advance(DAY + HOUR);
-      const first = await runMaintenance(bounded, 'tier-move');
-      expect(first.moved).toBeLessThan(15);
-      expect(first.more).toBe(true);
-      let total = first.moved as number;
-      for (let i = 0; i < 10 && total < 15; i++) total += (await runMaintenance(bounded, 'tier-move')).moved as number;
-      expect(total).toBe(15);
-    } finally {
-      await bounded.stop();
-    }
+    await start({ PMQ_MAINT_USERS_PER_ROUND: '2', PMQ_MAINT_MESSAGES_PER_USER: '3', PMQ_MAINT_MAX_ROUNDS: '2' });
+    await post(['b1', 'b2', 'b3'].flatMap((to) => Array.from({ length: 5 }, (_, i) => ({ id: `b-${i}`, type: 'notice', to }))));
+    clock.advance(DAY + HOUR);
+    const first = await runMaintenance(t, 'tier-move');
+    expect(first.moved).toBeLessThan(15);
+    expect(first.more).toBe(true);
+    let total = first.moved as number;
+    for (let i = 0; i < 10 && total < 15; i++) total += (await runMaintenance(t, 'tier-move')).moved as number;
+    expect(total).toBe(15);
   });
 
   it('purges every message at fifteen days: feed, pending, unread', async () => {
+    await start();
+    // Other users' messages, a day older than pu's (one of them delivered): 55 to purge first.
+    const older = ['o1', 'o2', 'o3', 'o4', 'o5'];
+    await post(older.flatMap((to) => Array.from({ length: 11 }, (_, i) => ({ id: `older-${to}-${i}`, type: 'comment', to, from: 'x' }))));
+    await t.http('POST', '/v1/users/o1/ack', { body: { ids: ['older-o1-0'] } });
+    clock.advance(DAY);
     await post([
       { id: 'p-old-1', type: 'comment', to: 'pu', from: 'x' },
       { id: 'p-old-2', type: 'notice', to: 'pu' },
@@ -97,7 +98,7 @@ describe('delivery tiers', () => {
 
     clock.advance(5 * DAY - HOUR); // pu's old ones are 15 days less an hour old
     await runMaintenance(t, 'tier-move');
-    // The first tests' 55 messages are older still: they go now, pu's stay.
+    // The other users' 55 messages are older still: they go now, pu's stay.
     expect(await runMaintenance(t, 'purge')).toMatchObject({ purged: 55, more: false });
     const before = (await t.http('GET', '/v1/users/pu/messages')).body.messages;
     expect(before.map((m: { id: string }) => m.id)).toEqual(['p-new', 'p-old-3', 'p-old-2', 'p-old-1']);
@@ -108,9 +109,11 @@ describe('delivery tiers', () => {
     const feed = (await t.http('GET', '/v1/users/pu/messages')).body.messages;
     expect(feed.map((m: { id: string }) => m.id)).toEqual(['p-new']);
     expect((await t.http('GET', '/v1/users/pu/unread')).body).toEqual({ uid: 'pu', total: 1, counts: { comment: 1 } });
-    // Nothing of the earlier tests' users is left either.
-    expect((await t.http('GET', '/v1/users/t1/messages')).body.messages).toEqual([]);
-    expect((await t.http('GET', '/v1/users/t1/unread')).body.total).toBe(0);
+    // Nothing of the other users is left either.
+    for (const uid of older) {
+      expect((await t.http('GET', `/v1/users/${uid}/messages`)).body.messages).toEqual([]);
+      expect((await t.http('GET', `/v1/users/${uid}/unread`)).body.total).toBe(0);
+    }
 
     // The purge leaves nothing behind for pu but p-new.
     const k = t.service.ctx.keys.user('pu');
