@@ -53,7 +53,13 @@ describe('PmqClient', () => {
     const c = recordingClient(wsUrl(t), 'not-a-token');
     await waitFor(() => c.closes.length === 1, 5000, 'the close');
     expect(c.closes[0]).toMatchObject({ code: 4401, willReconnect: false });
-    await new Promise((r) => setTimeout(r, 300));
+    // A retry would open a new socket when its timer fires. The client's timer was
+    // set at the close, before this one, and is never longer than maxMs (200 for
+    // recordingClient): timers fire in order, so it would have fired by now.
+    const socket = () => (c.client as unknown as { ws: unknown }).ws;
+    const closed = socket();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(socket()).toBe(closed);
     expect(c.closes).toHaveLength(1);
   });
 
@@ -62,8 +68,10 @@ describe('PmqClient', () => {
     await c.ready;
     await t.http('POST', '/v1/events', { body: { id: 'dup', type: 'notice', to: 'cl3' } });
     await c.waitForMessages(1);
-    c.client.pull(); // the pending message comes again
-    await new Promise((r) => setTimeout(r, 300));
+    // The pending message comes again, then the counts, in one write: once the counts are here, so is the duplicate.
+    const before = c.unread.length;
+    c.client.pull();
+    await waitFor(() => c.unread.length > before, 5000, 'the answer to the pull');
     expect(c.messages.map((m) => m.id)).toEqual(['dup']);
     c.close();
   });
