@@ -290,16 +290,18 @@ describe('POST /v1/events: one bad event in a batch', () => {
 describe('POST /v1/users/:uid/read and /ack: bad input changes nothing', () => {
   const uid = 'reader';
   const unread = { uid, total: 3, counts: { comment: 2, notice: 1 } };
-  beforeAll(async () => {
+  /** Three unread messages for `to`; the refusals share `uid`, the control (which changes it) has its own. */
+  async function threeUnread(to: string): Promise<void> {
     const events = [
-      { id: 'rd-1', type: 'comment', to: uid, from: 'x' },
-      { id: 'rd-2', type: 'comment', to: uid, from: 'x' },
-      { id: 'rd-3', type: 'notice', to: uid },
+      { id: 'rd-1', type: 'comment', to, from: 'x' },
+      { id: 'rd-2', type: 'comment', to, from: 'x' },
+      { id: 'rd-3', type: 'notice', to },
     ];
     expect((await t.http('POST', '/v1/events', { body: { events } })).status).toBe(202);
     await drained(t);
-    expect((await t.http('GET', `/v1/users/${uid}/unread`)).body).toEqual(unread);
-  });
+    expect((await t.http('GET', `/v1/users/${to}/unread`)).body).toEqual({ ...unread, uid: to });
+  }
+  beforeAll(() => threeUnread(uid));
 
   async function refusedRead(send: () => Promise<Answer>, status: number, code: string, field?: string): Promise<Answer> {
     const r = await send();
@@ -389,9 +391,11 @@ describe('POST /v1/users/:uid/read and /ack: bad input changes nothing', () => {
   });
 
   it('(control) a good read and a good ack do change things', async () => {
-    expect((await t.http('POST', `/v1/users/${uid}/ack`, { body: { ids: ['rd-1'] } })).body).toEqual({ uid, acked: 1 });
-    expect((await t.http('POST', `/v1/users/${uid}/read`, { body: { category: 'comment' } })).body).toEqual({
-      uid,
+    const other = 'control-reader';
+    await threeUnread(other);
+    expect((await t.http('POST', `/v1/users/${other}/ack`, { body: { ids: ['rd-1'] } })).body).toEqual({ uid: other, acked: 1 });
+    expect((await t.http('POST', `/v1/users/${other}/read`, { body: { category: 'comment' } })).body).toEqual({
+      uid: other,
       total: 1,
       counts: { notice: 1 },
     });
@@ -516,6 +520,7 @@ describe('rate limit per API key', () => {
   }
 
   it('answers 429 with Retry-After after the burst, and refills with time', async () => {
+    clock.advance(10_000); // a full bucket, whatever ran before
     for (let i = 0; i < 5; i++) expect((await raw('GET', '/v1/users/alice/unread')).status).toBe(200);
 
     const r = await raw('GET', '/v1/users/alice/unread');
