@@ -18,23 +18,26 @@ export async function postMarker(t: TestService, uid: string, id = `marker-${ran
  * Waits until `received()` (one socket's message frames, in order) holds the
  * marker `id`; resolves with what came before it.
  */
-export function beforeMarker<M extends { id?: unknown }>(received: () => readonly M[], id: string, timeoutMs = 10_000): Promise<M[]> {
+export function beforeMarker<M extends object>(received: () => readonly M[], id: string, timeoutMs = 10_000): Promise<M[]> {
   return waitFor(
     () => {
       const got = received();
-      const i = got.findIndex((m) => m.id === id);
+      const i = got.findIndex((m) => idOf(m) === id);
       return i >= 0 && got.slice(0, i);
     },
     timeoutMs,
-    `the marker ${id} (have ${received().map((m) => String(m.id)).join(',')})`,
+    `the marker ${id} (have ${received().map(idOf).join(',')})`,
   );
 }
+
+/** The id of a message frame, whichever client recorded it. */
+const idOf = (m: object) => String((m as { id?: unknown }).id);
 
 /**
  * Posts a marker to `uid` and resolves with the message frames that came before
  * it on one socket. What must not come has to be published before the marker:
  * wait first for the jobs that could send it (`drained`, `pushesIdle`).
  */
-export async function untilMarker<M extends { id?: unknown }>(t: TestService, uid: string, received: () => readonly M[], id?: string): Promise<M[]> {
+export async function untilMarker<M extends object>(t: TestService, uid: string, received: () => readonly M[], id?: string): Promise<M[]> {
   return beforeMarker(received, await postMarker(t, uid, id));
 }
