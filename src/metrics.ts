@@ -97,6 +97,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly serverCloses = new Counter({
+    name: 'pmq_ws_server_closes_total',
+    help: 'Sockets the gateway closed, by close code (1013 slow reader, 1008 flood, 4429 too many sockets, 4401/4402 tokens, ...)',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pmq_process_' });
   }

@@ -28,6 +28,8 @@ let lastId = 0;
 export interface ConnectionLimits {
   framesPerSecond: number;
   maxBufferBytes: number;
+  /** Told of every close this side starts, with its code (for the metrics). */
+  onClose: (code: number) => void;
 }
 
 export class Connection {
@@ -93,7 +95,10 @@ export class Connection {
   }
 
   close(code: number, reason: string): void {
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
+      this.ws.close(code, reason);
+      this.limits.onClose(code);
+    }
   }
 
   /**

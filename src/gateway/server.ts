@@ -77,7 +77,11 @@ export class Gateway {
       clientTracking: false,
     });
     this.registry = new Registry(ctx.redis, ctx.keys, config.nodeId, ctx.clock, ctx.logger);
-    this.limits = { framesPerSecond: config.wsFramesPerSecond, maxBufferBytes: config.wsMaxBufferBytes };
+    this.limits = {
+      framesPerSecond: config.wsFramesPerSecond,
+      maxBufferBytes: config.wsMaxBufferBytes,
+      onClose: (code) => ctx.metrics.serverCloses.inc({ code: String(code) }),
+    };
     this.acks = new AckBatcher(ctx);
     this.resolver = config.authUrl
       ? new TokenResolver(

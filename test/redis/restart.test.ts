@@ -50,8 +50,7 @@ describe('a Redis restart under load', () => {
       redis!.process.once('exit', () => resolve());
       redis!.process.kill('SIGTERM');
     });
-    await new Promise((res) => setTimeout(res, 500));
-    expect((await svc.http('GET', '/readyz', { auth: null })).status).toBe(503);
+    await waitFor(async () => (await svc.http('GET', '/readyz', { auth: null })).status === 503, 10_000, 'readyz to fail while Redis is down');
     const restarted = await startRedisServer({ port, dir, appendonly: true });
     const first = redis;
     redis = { ...restarted, stop: async () => { await restarted.stop(); await first.stop(); } };
