@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
-import { Authenticator } from './api/auth.js';
+import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { CronScheduler } from './cron/scheduler.js';

@@ -2,7 +2,7 @@
 // leaves req.body undefined); a body that is JSON but not an object (null, an
 // array, a string, a number) is refused, never taken for {}.
 import express, { type RequestHandler } from 'express';
-import { UnsupportedMediaTypeError, ValidationError } from './errors.js';
+import { UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 
 /**
  * Parses a JSON body of at most `limit` bytes. A body that is not JSON is refused,

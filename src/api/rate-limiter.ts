@@ -3,7 +3,7 @@
 // each with a burst of the same size.
 import type { RequestHandler } from 'express';
 import type { Clock } from '../events/clock.js';
-import { RateLimitedError } from './errors.js';
+import { RateLimitedError } from '../errors.js';
 
 interface Bucket {
   tokens: number;

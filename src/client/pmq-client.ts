@@ -9,9 +9,10 @@
 //
 // In Node 20, pass `WebSocket` from the `ws` package (Node 22 has one built in).
 
-// The frames' types come from the server's own definitions (types only: nothing
-// of the server is loaded into a browser).
-import type { ErrorFrame, HelloFrame, MessageFrame, Unread } from '../gateway/frames.js';
+// The frames and close codes are the protocol's own (src/protocol/: no I/O, and
+// nothing of the server is loaded into a browser).
+import { AUTH_FAILURES } from '../protocol/close-codes.js';
+import type { ErrorFrame, HelloFrame, MessageFrame, Unread } from '../protocol/server-frames.js';
 
 export type { ErrorFrame, HelloFrame, MessageFrame, Unread };
 
@@ -68,8 +69,6 @@ export interface PmqClientOptions {
   dedupeWindow?: number;
 }
 
-/** Close codes after which reconnecting with the same token cannot help. */
-const AUTH_FAILURES = new Set([4401, 4402]);
 const OPEN = 1;
 
 type Listener<T> = (payload: T) => void;

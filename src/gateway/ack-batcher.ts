@@ -5,7 +5,7 @@
 // node that dies before a flush loses those acks, and the messages, still
 // pending, are simply sent again. What an ack does is ops/ack.ts' (as over HTTP);
 // this only gathers them.
-import { isUnexpected, toHttpError } from '../api/errors.js';
+import { isUnexpected, toHttpError } from '../errors.js';
 import type { Context } from '../context.js';
 import { ackOfUsers } from '../ops/ack.js';
 

@@ -1,7 +1,9 @@
 // One socket: frames in (validated, rate-limited) and out (bounded by the send
 // buffer), its heartbeat state. Kept small: a node holds tens of thousands.
 import type { WebSocket } from 'ws';
-import { CLIENT_FRAME_TYPES, CLOSE, clientFrame, errorFrame, type ClientFrame } from './frames.js';
+import { CLIENT_FRAME_TYPES, clientFrame, unknownTypeMessage, type ClientFrame } from '../protocol/client-frames.js';
+import { CLOSE } from '../protocol/close-codes.js';
+import { errorFrame } from '../protocol/server-frames.js';
 import { fromZodIssue } from '../events/zod-issue.js';
 
 /** How long a slow consumer's close frame gets to get through before the socket is dropped. */
@@ -119,7 +121,7 @@ export class Connection {
     }
     const type = (raw as { type?: unknown }).type;
     if (typeof type !== 'string' || !CLIENT_FRAME_TYPES.has(type)) {
-      return this.reject('unknown_type', `unknown frame type ${JSON.stringify(type)}: auth, ack, read, pull, ping`, 'type');
+      return this.reject('unknown_type', unknownTypeMessage(type), 'type');
     }
     const parsed = clientFrame.safeParse(raw);
     if (!parsed.success) {

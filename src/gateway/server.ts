@@ -4,25 +4,24 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { Authenticator } from '../api/auth.js';
-import { TokenExpiredError, UnauthorizedError, isUnexpected, toHttpError } from '../api/errors.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { TokenExpiredError, UnauthorizedError, isUnexpected, toHttpError } from '../errors.js';
 import type { Context } from '../context.js';
 import { categoryList } from '../events/read-schema.js';
-import { scheduleDrain } from '../queues.js';
-import { scheduleRedelivery } from '../push/redelivery.js';
 import { createRedis } from '../redis/connection.js';
-import { counted } from '../ops/ack.js';
 import { pull } from '../ops/pull.js';
 import { read } from '../ops/read.js';
-import { ackThrough, pendingPage } from '../store/pending.js';
-import { getUnread } from '../store/unread.js';
+import { welcome } from '../ops/welcome.js';
 import { AckBatcher } from './ack-batcher.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { fromZodIssue } from '../events/zod-issue.js';
-import { CLOSE, authFrame, helloFrame, messageFrameText, unreadFrame, type ClientFrame } from './frames.js';
-import { listenOnNodeChannel, type NodeMessage } from './node-channel.js';
-import { Registry } from './registry.js';
-import { AuthUnavailableError, InvalidTokenError, TokenResolver } from './token-resolver.js';
+import { authFrame, type ClientFrame } from '../protocol/client-frames.js';
+import { CLOSE } from '../protocol/close-codes.js';
+import type { NodeMessage } from '../protocol/node-message.js';
+import { helloFrame, messageFrameText, unreadFrame } from '../protocol/server-frames.js';
+import { listenOnNodeChannel } from './node-channel.js';
+import { Registry } from '../store/registry.js';
+import { AuthUnavailableError, InvalidTokenError, TokenResolver } from '../auth/token-resolver.js';
 
 export const WS_PATH = '/ws';
 
@@ -284,31 +283,19 @@ export class Gateway {
     }
   }
 
-  /** hello, then the fast tier at once; the rest (the delayed tier) by a drain job. */
-  private async welcome(conn: Connection, uid: string, since: number | undefined): Promise<void> {
-    const { redis, keys, config, queues } = this.ctx;
-    let recovered = true;
-    if (since !== undefined) {
-      const r = await ackThrough(redis, keys, uid, since, config.pageSize);
-      counted(this.ctx, r);
-      recovered = r.recovered;
-    }
-    const [counts, fast, delayedCount] = await Promise.all([
-      getUnread(redis, keys, uid),
-      pendingPage(redis, keys, uid, 'fast', since ?? 0, config.pageSize),
-      redis.zcard(keys.user(uid).delayed),
-    ]);
-    const hello = helloFrame({
-      uid,
-      node: config.nodeId,
-      heartbeat_ms: config.heartbeatMs,
-      unread: { total: counts.total, counts: counts.counts },
-      recovered,
+  /** hello, then the fast tier at once; the rest by jobs (ops/welcome.ts). */
+  private welcome(conn: Connection, uid: string, since: number | undefined): Promise<void> {
+    const { config } = this.ctx;
+    return welcome(this.ctx, uid, since, ({ recovered, unread, fast }) => {
+      const hello = helloFrame({
+        uid,
+        node: config.nodeId,
+        heartbeat_ms: config.heartbeatMs,
+        unread: { total: unread.total, counts: unread.counts },
+        recovered,
+      });
+      conn.send([hello, ...fast.map(messageFrameText)]);
     });
-    conn.send([hello, ...fast.map(messageFrameText)]);
-    const fastFull = fast.length === config.pageSize;
-    if (fastFull || delayedCount > 0) await scheduleDrain(queues.delayed, uid, fastFull ? fast.at(-1)!.seq : -1);
-    if (fast.length > 0 && config.redeliverMax > 0) await scheduleRedelivery(redis, keys, [uid], config.ackTimeoutMs);
   }
 
   /** Writes each user's frames, as they came, to each of the user's sockets here. */

@@ -4,8 +4,8 @@
 // redelivery sweep and the drains (nodes looked up here), and reads (counts).
 import type { Redis } from 'ioredis';
 import type { MessageView } from '../events/stored-message.js';
-import { messageFrameText, unreadFrame } from '../gateway/frames.js';
-import { encodeNodeMessage, type NodeMessage, type UserFrames } from '../gateway/node-channel.js';
+import { encodeNodeMessage, type NodeMessage, type UserFrames } from '../protocol/node-message.js';
+import { messageFrameText, unreadFrame } from '../protocol/server-frames.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
 import { pipelineResults } from '../store/pipeline.js';

@@ -112,3 +112,8 @@ export async function ackThrough(
     if (fast < step && delayed < step) return { ...acked, recovered: recovered === 1 };
   }
 }
+
+/** How many messages wait in one of the user's tiers. */
+export function pendingCount(redis: Redis, keys: Keys, uid: string, tier: 'fast' | 'delayed'): Promise<number> {
+  return redis.zcard(keys.user(uid)[tier]);
+}

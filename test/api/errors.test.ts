@@ -1,4 +1,4 @@
-// Errors a client can act on, the same over HTTP and WS (src/api/errors.ts maps
+// Errors a client can act on, the same over HTTP and WS (src/errors.ts maps
 // both): a Redis that cannot take writes now (maxmemory reached, no replicas) is
 // `unavailable`, with Retry-After over HTTP; a script error is `internal`, logged
 // once with its stack, and never passed off as "store unreachable" (a client

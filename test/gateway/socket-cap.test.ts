@@ -2,7 +2,7 @@
 // (PMQ_WS_MAX_SOCKETS_PER_USER, 20 by default): the one over the cap is closed
 // with 4429 and leaves nothing behind; the others are served as before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOSE } from '../../src/gateway/frames.js';
+import { CLOSE } from '../../src/protocol/close-codes.js';
 import { startTestService, waitFor, type TestService } from '../helpers/service.js';
 import { mintToken, wsUrl } from '../helpers/ws-client.js';
 import { openSocket, type ProbeSocket } from '../helpers/ws-raw.js';

@@ -4,8 +4,9 @@ import { Router, type RequestHandler } from 'express';
 import type { Context } from '../../context.js';
 import { acceptEvent, eventSchema, type EventInput } from '../../events/event-schema.js';
 import { enqueueEvents } from '../../queues.js';
-import { requireApiKey, type Authenticator } from '../auth.js';
-import { PayloadTooLargeError, ValidationError, fromZod } from '../errors.js';
+import type { Authenticator } from '../../auth/authenticator.js';
+import { requireApiKey } from '../auth.js';
+import { PayloadTooLargeError, ValidationError, fromZod } from '../../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
 
 export function eventsRouter(ctx: Context, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {

@@ -3,9 +3,10 @@ import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
 import { userId } from '../../events/event-schema.js';
-import { requireApiKey, type Authenticator } from '../auth.js';
+import type { Authenticator } from '../../auth/authenticator.js';
+import { requireApiKey } from '../auth.js';
 import { objectBody } from '../body.js';
-import { fromZod } from '../errors.js';
+import { fromZod } from '../../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
 
 const DEFAULT_TTL_SECONDS = 3600;

@@ -9,9 +9,10 @@ import { ack } from '../../ops/ack.js';
 import { read } from '../../ops/read.js';
 import { listFeed } from '../../store/feed.js';
 import { getUnread, type ReadTarget } from '../../store/unread.js';
-import { requireUserOrApiKey, type Authenticator } from '../auth.js';
+import type { Authenticator } from '../../auth/authenticator.js';
+import { requireUserOrApiKey } from '../auth.js';
 import { objectBody } from '../body.js';
-import { ValidationError, fromZod } from '../errors.js';
+import { ValidationError, fromZod } from '../../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
 
 const MAX_PAGE = 100;

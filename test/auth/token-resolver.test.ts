@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AuthUnavailableError, TokenResolver } from '../../src/gateway/token-resolver.js';
+import { AuthUnavailableError, TokenResolver } from '../../src/auth/token-resolver.js';
 import { Keys } from '../../src/redis/keys.js';
 import { defineScripts } from '../../src/redis/scripts.js';
 import { waitFor } from '../helpers/service.js';

@@ -1,7 +1,7 @@
 // The node channel's wire form: what a worker publishes is what each gateway
 // writes to the sockets, byte for byte, and a payload that is not one is refused.
 import { describe, expect, it } from 'vitest';
-import { decodeNodeMessage, encodeNodeMessage, UnreadableNodeMessageError, type NodeMessage } from '../../src/gateway/node-channel.js';
+import { decodeNodeMessage, encodeNodeMessage, UnreadableNodeMessageError, type NodeMessage } from '../../src/protocol/node-message.js';
 
 const frame = (o: object) => JSON.stringify(o);
 const decode = (s: string) => decodeNodeMessage(Buffer.from(s));

@@ -1,9 +1,8 @@
-// Typed errors, and the one place they become answers: HTTP's
-// {"error": {"code", "message", "field"?}} with a 4xx (or 503 when Redis is away),
-// and the gateway's error frame {code, message, field?}, mapped here alike.
-import type { ErrorRequestHandler } from 'express';
+// Typed errors, and the one place any error gets its meaning for a client: a
+// status and a stable code, the same for HTTP's {"error": {"code", "message",
+// "field"?}} (api/error-handler.ts) and the gateway's error frames and closes.
 import type { ZodError } from 'zod';
-import { fromZodIssue } from '../events/zod-issue.js';
+import { fromZodIssue } from './events/zod-issue.js';
 
 export class HttpError extends Error {
   /** Sent as Retry-After: when a retry may succeed (429, 503). */
@@ -84,18 +83,6 @@ export class UnavailableError extends HttpError {
 export function fromZod(err: ZodError, root = ''): ValidationError {
   const { message, field } = fromZodIssue(err, root);
   return new ValidationError(message, field);
-}
-
-/** Express' last middleware: every error leaves here in the one JSON shape. */
-export function errorHandler(onUnexpected: (err: unknown) => void): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
-    const e = toHttpError(err);
-    if (isUnexpected(e)) onUnexpected(err);
-    if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
-    // HTTP requires a 401 to say which scheme it takes.
-    if (e.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="pmq"');
-    res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field && { field: e.field }) } });
-  };
 }
 
 /** A bug or a script error, not the client's doing nor a Redis that is away: log it, with its stack. */

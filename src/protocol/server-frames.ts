@@ -1,0 +1,62 @@
+// What the server sends on /ws: JSON frames {"type": ...}, built here once per
+// message (a user's sockets on every node share the text). Types only for the
+// client library: nothing here does I/O. docs/protocol.md lists them all.
+import type { MessageView } from '../events/stored-message.js';
+
+/** A message as pushed: the feed's view without its state and tier. */
+export type MessageFrame = { type: 'message' } & Omit<MessageView, 'state' | 'tier'>;
+
+export function messageFrame(m: MessageView): MessageFrame {
+  return {
+    type: 'message',
+    id: m.id,
+    seq: m.seq,
+    category: m.category,
+    from: m.from,
+    title: m.title,
+    body: m.body,
+    data: m.data,
+    created_at: m.created_at,
+  };
+}
+
+/** The message frame as sent: built once per message, whatever the number of its sockets. */
+export function messageFrameText(m: MessageView): string {
+  return JSON.stringify(messageFrame(m));
+}
+
+export interface Unread {
+  total: number;
+  counts: Record<string, number>;
+}
+
+export interface HelloFrame {
+  type: 'hello';
+  uid: string;
+  node: string;
+  heartbeat_ms: number;
+  unread: Unread;
+  /** false: messages after the client's `since` were purged; it should reload. */
+  recovered: boolean;
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  code: string;
+  message: string;
+  field?: string;
+}
+
+export function helloFrame(h: Omit<HelloFrame, 'type'>): string {
+  const frame: HelloFrame = { type: 'hello', ...h };
+  return JSON.stringify(frame);
+}
+
+export function unreadFrame(u: Unread): string {
+  return JSON.stringify({ type: 'unread', total: u.total, counts: u.counts });
+}
+
+export function errorFrame(code: string, message: string, field?: string): string {
+  const frame: ErrorFrame = { type: 'error', code, message, ...(field !== undefined && { field }) };
+  return JSON.stringify(frame);
+}
