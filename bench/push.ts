@@ -31,7 +31,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Authenticator } from '../src/api/auth.js';
+import { Authenticator } from '../src/auth/authenticator.js';
 import { systemClock } from '../src/events/clock.js';
 import WebSocket from 'ws';
 import { freePort } from '../test/helpers/redis-server.js';

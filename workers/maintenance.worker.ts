@@ -2,7 +2,7 @@
 // nodes, in bounded batches, at the time of the injected clock.
 import type { Job } from 'bullmq';
 import type { Context } from '../src/context.js';
-import { sweepDeadNodes } from '../src/gateway/registry.js';
+import { sweepDeadNodes } from '../src/store/registry.js';
 import type { MaintenanceJob } from '../src/queues.js';
 import { moveDueToDelayed, purgeExpired, type Bounds } from '../src/store/tiers.js';
 
