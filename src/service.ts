@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { CronScheduler } from './cron/scheduler.js';
 import { systemClock, type Clock } from './events/clock.js';
-import { Gateway } from './gateway/server.js';
+import { Gateway } from './gateway/gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import { Publisher } from './push/publisher.js';
 import { Metrics } from './metrics.js';
