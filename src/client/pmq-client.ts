@@ -12,6 +12,7 @@
 // The frames and close codes are the protocol's own (src/protocol/: no I/O, and
 // nothing of the server is loaded into a browser).
 import { AUTH_FAILURES } from '../protocol/close-codes.js';
+import { MAX_IDS } from '../protocol/limits.js';
 import type { ErrorFrame, HelloFrame, MessageFrame, Unread } from '../protocol/server-frames.js';
 
 export type { ErrorFrame, HelloFrame, MessageFrame, Unread };
@@ -137,7 +138,6 @@ export class PmqClient {
 
   private flushAcks(): void {
     this.ackTimer = undefined;
-    const MAX_IDS = 1000;
     while (this.acks.length > 0) this.sendFrame({ type: 'ack', ids: this.acks.splice(0, MAX_IDS) });
   }
 
@@ -207,18 +207,23 @@ export class PmqClient {
           this._lastSeq = Math.max(this._lastSeq, m.seq);
           this.emit('message', m);
         }
+        // Counts that came with a push: as an `unread` frame (also on a duplicate:
+        // they are the newest the server has sent).
+        if (m.unread) this.setUnread(m.unread);
         return;
       }
-      case 'unread': {
-        const u = frame as Unread & { type: string };
-        this._unread = { total: u.total, counts: u.counts };
-        this.emit('unread', this._unread);
+      case 'unread':
+        this.setUnread(frame as Unread);
         return;
-      }
       case 'error':
         this.emit('error', frame as ErrorFrame);
         return;
     }
+  }
+
+  private setUnread(u: Unread): void {
+    this._unread = { total: u.total, counts: u.counts };
+    this.emit('unread', this._unread);
   }
 
   /** True the first time an id is seen (within the window). */

@@ -1,9 +1,9 @@
 // What a read or an ack names, the same over HTTP and over /ws: message ids
 // (1 to 1000) and categories (one, or a list of up to 100).
 import { z } from 'zod';
+import { MAX_IDS } from '../protocol/limits.js';
 import { CATEGORY, EVENT_ID } from './event-schema.js';
 
-export const MAX_IDS = 1000;
 
 export const messageIds = z
   .array(z.string({ error: 'must be a string' }).regex(EVENT_ID, { error: 'must be a message id' }), {

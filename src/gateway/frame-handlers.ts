@@ -37,7 +37,7 @@ export function notificationHandlers(ctx: Context, acks: AckBatcher): FrameHandl
     },
     pull: async (conn, uid) => {
       const { messages, unread } = await pull(ctx, uid);
-      conn.send([...messages.map(messageFrameText), unreadFrame(unread)]);
+      conn.send([...messages.map((m) => messageFrameText(m)), unreadFrame(unread)]);
     },
   };
 }

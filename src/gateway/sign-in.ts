@@ -112,7 +112,7 @@ export class SignIn {
         unread: { total: unread.total, counts: unread.counts },
         recovered,
       });
-      conn.send([hello, ...fast.map(messageFrameText)]);
+      conn.send([hello, ...fast.map((m) => messageFrameText(m))]);
     });
   }
 

@@ -4,7 +4,14 @@
 import type { MessageView } from '../events/stored-message.js';
 
 /** A message as pushed: the feed's view without its state and tier. */
-export type MessageFrame = { type: 'message' } & Omit<MessageView, 'state' | 'tier'>;
+export type MessageFrame = { type: 'message' } & Omit<MessageView, 'state' | 'tier'> & {
+  /**
+   * The user's counts after this message, on a push that changed them (the last
+   * message of the push carries them): one frame does the work of a `message`
+   * and an `unread`. Absent on redeliveries and drains, which change no count.
+   */
+  unread?: Unread;
+};
 
 export function messageFrame(m: MessageView): MessageFrame {
   return {
@@ -21,8 +28,10 @@ export function messageFrame(m: MessageView): MessageFrame {
 }
 
 /** The message frame as sent: built once per message, whatever the number of its sockets. */
-export function messageFrameText(m: MessageView): string {
-  return JSON.stringify(messageFrame(m));
+export function messageFrameText(m: MessageView, unread?: Unread): string {
+  const frame = messageFrame(m);
+  if (unread) frame.unread = { total: unread.total, counts: unread.counts };
+  return JSON.stringify(frame);
 }
 
 export interface Unread {

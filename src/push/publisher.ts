@@ -50,9 +50,10 @@ export class Publisher {
     for (const d of deliveries) {
       if (d.nodes.length === 0 || d.messages.length === 0) continue;
       online.add(d.uid);
-      // Built once, shared by every node of the user.
-      const frames = d.messages.map(messageFrameText);
-      if (d.unread) frames.push(unreadFrame(d.unread));
+      // Built once, shared by every node of the user. The last message carries
+      // the counts after the push: one frame per message, not one more.
+      const last = d.messages.length - 1;
+      const frames = d.messages.map((m, i) => messageFrameText(m, i === last ? d.unread : undefined));
       const entry = { uid: d.uid, frames };
       for (const node of d.nodes) push(byNode, node, entry);
     }

@@ -104,7 +104,12 @@ async function failedAttempts(s: Setup, attempts: number, reason: RegExp, states
   );
 }
 
-const unreadFrames = (c: WireClient) => c.frames.filter((f) => f.type === 'unread').map(({ total, counts }) => ({ total, counts }));
+/** Every count the socket was sent: `unread` frames, and those riding on a pushed message. */
+const unreadFrames = (c: WireClient) =>
+  c.frames.flatMap((f) => {
+    const u = f.type === 'unread' ? f : f.type === 'message' ? (f.unread as typeof f | undefined) : undefined;
+    return u ? [{ total: u.total, counts: u.counts }] : [];
+  });
 const ids = (c: WireClient) => c.messages().map((m) => m.id);
 
 describe('a retried events job', () => {
