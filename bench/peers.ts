@@ -10,6 +10,7 @@
 // The headline: CPU of the server's processes and of Redis per delivery at saturation.
 //
 // JSON on stdout (the last line), progress and a table on stderr (--json: the JSON only).
+import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -94,11 +95,11 @@ const log = args.json ? () => undefined : (line: string) => process.stderr.write
 /**
  * Rough wall time of a run, from smoke runs on 2 cores: per server, start and
  * readiness (~5 s, three processes in split), the idle readings (1 s + 4 settles),
- * connecting (~1,000 sockets/s), fan-out, each phase plus what is left to
+ * connecting (~500 sockets/s on a busy box), fan-out, each phase plus what is left to
  * deliver after it (PMQ's backlog at saturation: about as long again).
  */
 function estimateSeconds(): number {
-  return servers.length * (8 + 1 + (4 * SETTLE_MS) / 1000 + C / 1000 + 2 + 2 * SECONDS + SECONDS) + WAIT_IDLE_S * servers.length;
+  return servers.length * (8 + 1 + (4 * SETTLE_MS) / 1000 + C / 500 + 2 + 2 * SECONDS + SECONDS) + WAIT_IDLE_S * servers.length;
 }
 
 interface ServerRun {
@@ -126,7 +127,9 @@ async function main(): Promise<boolean> {
       const children: Child[] = [];
       const run: ServerRun = { server, description: DESCRIBE[server], target: null, wall_s: 0, machine_busy_before_percent: busy ?? null };
       try {
-        const target = await start(server, join(temp.dir, server), children);
+        const dir = join(temp.dir, server);
+        mkdirSync(dir);
+        const target = await start(server, dir, children);
         run.target = target.description;
         run.phases = await runPhases(target, {
           connections: C,

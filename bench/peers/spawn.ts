@@ -6,7 +6,7 @@
 //             clients: socket.io-client, websocket transport only
 // Neither client acks anything: the peers do not ask for it.
 import { fork } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { io as ioClient } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -19,7 +19,6 @@ export const PEERS: readonly Peer[] = ['ws', 'socketio'];
 
 /** Starts `peer` (and its Redis) in `dir`; what it starts is pushed on `children`, for the caller to stop. */
 export async function spawnPeer(peer: Peer, dir: string, children: Child[], log: (line: string) => void): Promise<Target> {
-  mkdirSync(dir, { recursive: true });
   let redis: (Child & { url: string }) | undefined;
   if (peer === 'socketio') {
     redis = await startRedis(dir);
