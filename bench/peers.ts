@@ -50,6 +50,8 @@ one event to each user, time to the last frame; rate: latency POST -> frame;
 saturation: 4 POSTs of 500 in flight, delivered/s and CPU per delivery of the
 server's processes and of Redis. Nothing else should run on the machine meanwhile.
 
+A default run takes roughly 5 minutes on 2 cores; each run prints its own estimate first.
+
 Output: one JSON line on stdout (its last line), progress and a table on stderr.
 Exit code 1 when any server failed (the others still run).`;
 
@@ -198,6 +200,8 @@ function headline(r: ServerRun) {
       load: p?.saturate.cpu_us_per_delivery.bench ?? null,
     },
     fan_out_ms: p ? Math.round(p.fan_out.seconds * 1000) : null,
+    /** Posted in the rate and saturation phases and not delivered before the bench gave up waiting: should be 0. */
+    undelivered: p ? p.rates.reduce((a, x) => a + x.posted - x.deliveries, 0) + p.saturate.posted - p.saturate.deliveries : null,
   };
 }
 
@@ -219,10 +223,12 @@ function table(r: { date: string; machine: { cpus: number; node: string }; confi
   );
   const widths = head.map((_, i) => Math.max(...[head, ...rows].map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const lost = r.headline.filter((h) => (h.undelivered ?? 0) > 0).map((h) => `${h.server} ${d(h.undelivered)}`);
   return [
     `bench:peers, ${r.date}, ${r.machine.cpus} cores, node ${r.machine.node}; ${d(r.config.connections)} sockets, ${r.config.seconds} s per phase; ${r.wall_s} s in all`,
     line(head),
     ...rows.map(line),
+    ...(lost.length > 0 ? [`events posted and never delivered: ${lost.join(', ')}`] : []),
   ].join('\n');
 }
 
