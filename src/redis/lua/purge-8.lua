@@ -26,6 +26,7 @@
       when the feed is empty }
 ]]
 --- @include "stored-message"
+--- @include "is-unread"
 --- @include "unread-count"
 
 local cutoff = tonumber(ARGV[1])
@@ -43,19 +44,17 @@ for i = 1, #entries, 2 do
     oldest = acceptedAt
     break
   end
+  -- Asked before its read id goes below.
+  if isUnread(KEYS[7], KEYS[8], id, seq, category, counted) then
+    decrementUnread(KEYS[6], category)
+    unread = unread + 1
+  end
   redis.call('ZREM', KEYS[2], id)
   redis.call('HDEL', KEYS[3], id)
   redis.call('ZREM', KEYS[1], id)
   fast = fast + redis.call('ZREM', KEYS[4], id)
   delayed = delayed + redis.call('ZREM', KEYS[5], id)
-  local readOneByOne = redis.call('SREM', KEYS[8], id) == 1
-  if category and counted and not readOneByOne then
-    local mark = tonumber(redis.call('HGET', KEYS[7], category) or '0')
-    if seq > mark then
-      decrementUnread(KEYS[6], category)
-      unread = unread + 1
-    end
-  end
+  redis.call('SREM', KEYS[8], id)
   purged = purged + 1
 end
 

@@ -29,6 +29,7 @@
     changed: how many messages or categories went from unread to read
 ]]
 --- @include "stored-message"
+--- @include "is-unread"
 --- @include "unread-count"
 
 local mode = ARGV[1]
@@ -60,18 +61,15 @@ elseif mode == 'ids' then
     local stored = redis.call('HGET', KEYS[2], id)
     if stored then
       local category, counted = storedMessage(stored)
-      if category and counted then
-        local seq = tonumber(redis.call('ZSCORE', KEYS[1], id))
-        local mark = tonumber(redis.call('HGET', KEYS[4], category) or '0')
-        if seq and seq > mark then
-          toRead[#toRead + 1] = { id, category }
-        end
+      local seq = tonumber(redis.call('ZSCORE', KEYS[1], id))
+      if seq and isUnread(KEYS[4], KEYS[5], id, seq, category, counted) then
+        toRead[#toRead + 1] = { id, category }
       end
     end
   end
   for i = 1, #toRead do
     local id, category = toRead[i][1], toRead[i][2]
-    -- SADD also drops an id named twice in one call.
+    -- SADD drops an id named twice in one call.
     if redis.call('SADD', KEYS[5], id) == 1 then
       decrementUnread(KEYS[3], category)
       changed = changed + 1
