@@ -46,9 +46,7 @@ export class RedeliverySweep {
     const { redis, keys, config, publisher, metrics } = this.ctx;
     let redelivered = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const flat = await scripts.claimRedeliveries(redis, keys, Date.now(), CLAIM, config.ackTimeoutMs, config.redeliverMax);
-      const claimed: { uid: string; nextAt: number }[] = [];
-      for (let i = 0; i + 2 < flat.length; i += 3) claimed.push({ uid: String(flat[i]), nextAt: Number(flat[i + 2]) });
+      const claimed = await scripts.claimRedeliveries(redis, keys, Date.now(), CLAIM, config.ackTimeoutMs, config.redeliverMax);
       if (claimed.length === 0) break;
 
       const pages = await pendingPages(redis, keys, claimed.map((c) => c.uid), 'fast', 0, config.pageSize);

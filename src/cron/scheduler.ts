@@ -68,7 +68,7 @@ export class CronScheduler {
     try {
       const was = this.leader;
       if (this.leader) {
-        this.leader = (await scripts.renewLock(redis, keys.cronLeader, config.nodeId, this.lock.ttlMs)) === 1;
+        this.leader = await scripts.renewLock(redis, keys.cronLeader, config.nodeId, this.lock.ttlMs);
       } else {
         this.leader = (await redis.set(keys.cronLeader, config.nodeId, 'PX', this.lock.ttlMs, 'NX')) === 'OK';
       }

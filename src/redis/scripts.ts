@@ -4,6 +4,7 @@
 // KEYS and ARGV.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { ChainableCommander, Redis } from 'ioredis';
+import { toView, type MessageView, type StoredMessage, type Tier } from '../events/stored-message.js';
 import { USER_KEY_SUFFIX as S, type Keys, type UserKeys } from './keys.js';
 
 const luaDir = new URL('./lua/', import.meta.url);
@@ -48,13 +49,42 @@ function withIncludes(lua: string, file: string): string {
   });
 }
 
-/** Where a script may run: on a client (one round trip) or queued on a pipeline. */
-export type Runner = Redis | ChainableCommander;
-
-function run<T>(runner: Runner, command: string, keys: (string | number)[], args: (string | number)[]): Promise<T> {
-  const fn = (runner as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[command];
+/** Sends a script's call (its keys then its ARGV, flat); on a pipeline it is queued. */
+function send(runner: Redis | ChainableCommander, command: string, keysAndArgs: (string | number)[]): unknown {
+  const fn = (runner as unknown as Record<string, (...a: unknown[]) => unknown>)[command];
   if (typeof fn !== 'function') throw new Error(`Lua script ${command} is not defined on this client`);
-  return fn.call(runner, ...keys, ...args);
+  return fn.apply(runner, keysAndArgs);
+}
+
+/**
+ * A script's typed entry point. Called with a client, it runs the script and
+ * resolves to the reply decoded into named fields; `queue` puts the same call on
+ * a pipeline, whose caller decodes that reply out of pipeline.exec with `decode`.
+ */
+export type Script<A extends unknown[], D extends (raw: unknown, ...args: A) => unknown> = ((
+  redis: Redis,
+  ...args: A
+) => Promise<ReturnType<D>>) & {
+  queue: (pipeline: ChainableCommander, ...args: A) => void;
+  /** The reply as the .lua file's Output lists it, into named fields. */
+  decode: D;
+};
+
+/**
+ * `call` gives the keys then ARGV for ioredis (a `-n` script's key count first),
+ * in the order the .lua file lists them; `decode` may take the call's first
+ * arguments when the reply alone does not say everything (pendingPage: the tier).
+ */
+function script<A extends unknown[], D extends (raw: unknown, ...args: A) => unknown>(
+  command: string,
+  call: (...args: A) => (string | number)[],
+  decode: D,
+): Script<A, D> {
+  const run = async (redis: Redis, ...args: A) => decode(await (send(redis, command, call(...args)) as Promise<unknown>), ...args) as ReturnType<D>;
+  const queue = (pipeline: ChainableCommander, ...args: A): void => {
+    send(pipeline, command, call(...args));
+  };
+  return Object.assign(run, { queue, decode });
 }
 
 /** Registers every script on a client (EVALSHA, with EVAL on NOSCRIPT, by ioredis). */
@@ -70,76 +100,232 @@ function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-// Typed entry points; each passes its KEYS in the order its .lua file lists them.
-// On a client they return the script's reply; on a pipeline they queue the call
-// and the reply comes with the pipeline's results.
+/** One user's part of applyEvents' reply. */
+export interface AppliedUser {
+  /** Per event, in order: its seq, or 0 for a duplicate. */
+  seqs: number[];
+  /** The gateway nodes holding the user (empty: offline). */
+  nodes: string[];
+  /** category, count, ... as HGETALL lists them (empty when nothing is pushed). */
+  unread: string[];
+  /** The duplicates still pending in the fast tier (only for an online user). */
+  stillPending: MessageView[];
+}
+
+/** A message of a feed page and what its state follows from. */
+export interface FeedEntry {
+  stored: StoredMessage;
+  seq: number;
+  /** Where it waits for delivery; null when not pending. */
+  tier: Tier | null;
+  unread: boolean;
+}
+
+/** One user claimed by claimRedeliveries. */
+export interface ClaimedUser {
+  uid: string;
+  /** 1-based. */
+  attempt: number;
+  /** The next check as scheduled now; -1 when this was the last attempt. */
+  nextAt: number;
+}
+
+/** id, seq, stored JSON, ... as pending in the fast tier: the views a push sends. */
+function pendingViews(flat: string[], tier: Tier): MessageView[] {
+  const views: MessageView[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    views.push(toView(JSON.parse(flat[i + 2]!) as StoredMessage, Number(flat[i + 1]), 'pending', tier));
+  }
+  return views;
+}
+
+// Typed entry points, one per script (see Script).
 export const scripts = {
   /**
    * See apply-events-n.lua: one base key per user (Keys.userBase); ARGV per user:
-   * its event count, then five per event. Reply per user: { a seq per event (0 for
-   * a duplicate), the user's gateway nodes, the unread counts flat (when pushed),
-   * the duplicates still pending in the fast tier flat (id, seq, JSON; when online) }.
+   * its event count, then five per event. Reply: per user, in order, an AppliedUser.
    */
-  applyEvents: (r: Runner, bases: string[], args: (string | number)[]) =>
-    run<[number[], string[], string[], string[]][]>(
-      r,
-      'applyEvents',
-      [bases.length, ...bases],
-      [S.seen, S.seq, S.feed, S.msg, S.fast, S.unread, S.nodes, ...args],
-    ),
+  applyEvents: script(
+    'applyEvents',
+    (bases: string[], args: (string | number)[]) => [
+      bases.length,
+      ...bases,
+      S.seen,
+      S.seq,
+      S.feed,
+      S.msg,
+      S.fast,
+      S.unread,
+      S.nodes,
+      ...args,
+    ],
+    (raw: unknown): AppliedUser[] =>
+      (raw as [number[], string[], string[], string[]][]).map(([seqs, nodes, unread, stillPending]) => ({
+        seqs,
+        nodes,
+        unread,
+        stillPending: pendingViews(stillPending, 'fast'),
+      })),
+  ),
 
-  /** See read-6.lua. Reply: { changed, category, count, ... }. */
-  read: (r: Runner, k: UserKeys, mode: 'all' | 'category' | 'ids', items: string[]) =>
-    run<(string | number)[]>(r, 'read', [k.feed, k.msg, k.unread, k.readmark, k.readids, k.seq], [mode, ...items]),
+  /** See read-6.lua. counts: category, count, ... as HGETALL lists them, after the read. */
+  read: script(
+    'read',
+    (k: UserKeys, mode: 'all' | 'category' | 'ids', items: string[]) => [
+      k.feed,
+      k.msg,
+      k.unread,
+      k.readmark,
+      k.readids,
+      k.seq,
+      mode,
+      ...items,
+    ],
+    (raw: unknown): { changed: number; counts: string[] } => {
+      const [changed, ...counts] = raw as [number, ...string[]];
+      return { changed, counts };
+    },
+  ),
 
   /**
    * See ack-n.lua: one base key per user (Keys.userBase); ARGV per user: its id
-   * count, then the ids. Reply: { removed from fast, removed from delayed }.
+   * count, then the ids. Reply: how many left each tier, over all users.
    */
-  ack: (r: Runner, acks: { base: string; ids: Iterable<string> }[]) => {
-    const args: (string | number)[] = [S.fast, S.delayed];
-    for (const { ids } of acks) {
-      // The count goes before the ids; an iterable's is known once they are in.
-      const at = args.push(0) - 1;
-      for (const id of ids) args.push(id);
-      args[at] = args.length - at - 1;
-    }
-    return run<[number, number]>(r, 'ack', [acks.length, ...acks.map((a) => a.base)], args);
-  },
+  ack: script(
+    'ack',
+    (acks: { base: string; ids: Iterable<string> }[]) => {
+      const call: (string | number)[] = [acks.length];
+      for (const { base } of acks) call.push(base);
+      call.push(S.fast, S.delayed);
+      for (const { ids } of acks) {
+        // The count goes before the ids; an iterable's is known once they are in.
+        const at = call.push(0) - 1;
+        for (const id of ids) call.push(id);
+        call[at] = call.length - at - 1;
+      }
+      return call;
+    },
+    (raw: unknown): { fast: number; delayed: number } => {
+      const [fast, delayed] = raw as [number, number];
+      return { fast, delayed };
+    },
+  ),
 
-  /** See move-tier-3.lua. Reply: { moved, accepted_at of the first left in fast or -1 }. */
-  moveTier: (r: Runner, k: UserKeys, cutoff: number, max: number) =>
-    run<[number, number]>(r, 'moveTier', [k.fast, k.delayed, k.msg], [cutoff, max]),
+  /** See move-tier-3.lua. oldestLeft: accepted_at of the first message left in fast, or -1. */
+  moveTier: script(
+    'moveTier',
+    (k: UserKeys, cutoff: number, max: number) => [k.fast, k.delayed, k.msg, cutoff, max],
+    (raw: unknown): { moved: number; oldestLeft: number } => {
+      const [moved, oldestLeft] = raw as [number, number];
+      return { moved, oldestLeft };
+    },
+  ),
 
-  /** See purge-8.lua. Reply: { purged, pending fast, pending delayed, unread, oldest left or -1 }. */
-  purge: (r: Runner, k: UserKeys, cutoff: number, max: number) =>
-    run<[number, number, number, number, number]>(
-      r,
-      'purge',
-      [k.seen, k.feed, k.msg, k.fast, k.delayed, k.unread, k.readmark, k.readids],
-      [cutoff, max],
-    ),
+  /**
+   * See purge-8.lua. fast, delayed, unread: how many of the purged were pending
+   * in each tier, and unread; oldestLeft: accepted_at of the oldest left, or -1.
+   */
+  purge: script(
+    'purge',
+    (k: UserKeys, cutoff: number, max: number) => [
+      k.seen,
+      k.feed,
+      k.msg,
+      k.fast,
+      k.delayed,
+      k.unread,
+      k.readmark,
+      k.readids,
+      cutoff,
+      max,
+    ],
+    (raw: unknown): { purged: number; fast: number; delayed: number; unread: number; oldestLeft: number } => {
+      const [purged, fast, delayed, unread, oldestLeft] = raw as [number, number, number, number, number];
+      return { purged, fast, delayed, unread, oldestLeft };
+    },
+  ),
 
-  /** See list-feed-6.lua. Reply: { readmark pairs, the next page's `before` or '', then five entries per message }. */
-  listFeed: (r: Runner, k: UserKeys, before: number | '+inf', limit: number) =>
-    run<unknown[]>(r, 'listFeed', [k.feed, k.msg, k.fast, k.delayed, k.readmark, k.readids], [before, limit]),
+  /**
+   * See list-feed-6.lua. nextBefore: the next page's `before`, null on the last
+   * page; a feed entry whose message is missing (never left by a script) is skipped.
+   */
+  listFeed: script(
+    'listFeed',
+    (k: UserKeys, before: number | '+inf', limit: number) => [k.feed, k.msg, k.fast, k.delayed, k.readmark, k.readids, before, limit],
+    (raw: unknown): { entries: FeedEntry[]; nextBefore: number | null } => {
+      const reply = raw as [string, ...(string | number)[]];
+      const entries: FeedEntry[] = [];
+      for (let i = 1; i + 4 < reply.length; i += 5) {
+        const json = reply[i + 2] as string;
+        if (json === '') continue;
+        const tier = reply[i + 3] as Tier | '';
+        entries.push({
+          stored: JSON.parse(json) as StoredMessage,
+          seq: Number(reply[i + 1]),
+          tier: tier === '' ? null : tier,
+          unread: reply[i + 4] === 1,
+        });
+      }
+      return { entries, nextBefore: reply[0] === '' ? null : Number(reply[0]) };
+    },
+  ),
 
-  /** See renew-lock-1.lua. ttlMs 0 releases. Reply: 1 when the caller held the lock. */
-  renewLock: (r: Runner, key: string, holder: string, ttlMs: number) => run<number>(r, 'renewLock', [key], [holder, ttlMs]),
+  /** See renew-lock-1.lua. ttlMs 0 releases. Reply: whether the caller held the lock. */
+  renewLock: script(
+    'renewLock',
+    (key: string, holder: string, ttlMs: number) => [key, holder, ttlMs],
+    (raw: unknown): boolean => raw === 1,
+  ),
 
-  /** See pending-page-n.lua: one base key per user (Keys.userBase). Reply per user: three entries per message: id, seq, stored JSON. */
-  pendingPage: (r: Runner, tier: 'fast' | 'delayed', bases: string[], afterSeq: number, limit: number) =>
-    run<string[][]>(r, 'pendingPage', [bases.length, ...bases], [afterSeq, limit, S[tier], S.msg]),
+  /**
+   * See pending-page-n.lua: one base key per user (Keys.userBase). Reply: per
+   * user, in order, the views of its page (decode takes the tier, for them).
+   */
+  pendingPage: script(
+    'pendingPage',
+    (tier: Tier, bases: string[], afterSeq: number, limit: number) => [bases.length, ...bases, afterSeq, limit, S[tier], S.msg],
+    (raw: unknown, tier: Tier): MessageView[][] => (raw as string[][]).map((flat) => pendingViews(flat, tier)),
+  ),
 
-  /** See ack-through-4.lua. Reply: { removed from fast, removed from delayed, recovered 1/0 }. */
-  ackThrough: (r: Runner, k: UserKeys, since: number, max: number) =>
-    run<[number, number, number]>(r, 'ackThrough', [k.fast, k.delayed, k.feed, k.seq], [since, max]),
+  /** See ack-through-4.lua. recovered: nothing after `since` was purged. */
+  ackThrough: script(
+    'ackThrough',
+    (k: UserKeys, since: number, max: number) => [k.fast, k.delayed, k.feed, k.seq, since, max],
+    (raw: unknown): { fast: number; delayed: number; recovered: boolean } => {
+      const [fast, delayed, recovered] = raw as [number, number, number];
+      return { fast, delayed, recovered: recovered === 1 };
+    },
+  ),
 
-  /** See claim-redeliveries-2.lua. Reply: three entries per user: uid, attempt, next check or -1. */
-  claimRedeliveries: (r: Runner, keys: Keys, now: number, limit: number, waitMs: number, maxAttempts: number) =>
-    run<(string | number)[]>(r, 'claimRedeliveries', [keys.redeliverDue, keys.redeliverAttempts], [now, limit, waitMs, maxAttempts]),
+  /** See claim-redeliveries-2.lua. */
+  claimRedeliveries: script(
+    'claimRedeliveries',
+    (keys: Keys, now: number, limit: number, waitMs: number, maxAttempts: number) => [
+      keys.redeliverDue,
+      keys.redeliverAttempts,
+      now,
+      limit,
+      waitMs,
+      maxAttempts,
+    ],
+    (raw: unknown): ClaimedUser[] => {
+      const flat = raw as (string | number)[];
+      const claimed: ClaimedUser[] = [];
+      for (let i = 0; i + 2 < flat.length; i += 3) {
+        claimed.push({ uid: String(flat[i]), attempt: Number(flat[i + 1]), nextAt: Number(flat[i + 2]) });
+      }
+      return claimed;
+    },
+  ),
 
   /** See release-redeliveries-2.lua. Reply: how many users were taken off the schedule. */
-  releaseRedeliveries: (r: Runner, keys: Keys, users: { uid: string; scheduledAt: number }[]) =>
-    run<number>(r, 'releaseRedeliveries', [keys.redeliverDue, keys.redeliverAttempts], users.flatMap((u) => [u.uid, u.scheduledAt])),
+  releaseRedeliveries: script(
+    'releaseRedeliveries',
+    (keys: Keys, users: { uid: string; scheduledAt: number }[]) => [
+      keys.redeliverDue,
+      keys.redeliverAttempts,
+      ...users.flatMap((u) => [u.uid, u.scheduledAt]),
+    ],
+    (raw: unknown): number => raw as number,
+  ),
 };

@@ -59,7 +59,7 @@ export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEven
   const fastIndex: (string | number)[] = [];
   const endCall = () => {
     calls.push(pipeline.length);
-    void scripts.applyEvents(pipeline, users, args);
+    scripts.applyEvents.queue(pipeline, users, args);
     users = [];
     args = [];
     inCall = 0;
@@ -87,7 +87,7 @@ export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEven
   if (feedIndex.length > 0) pipeline.zadd(keys.feedIndex, 'LT', ...feedIndex);
   if (fastIndex.length > 0) pipeline.zadd(keys.fastIndex, 'LT', ...fastIndex);
   const replies = await pipelineResults(pipeline);
-  const perUser = calls.flatMap((i) => (replies[i] as RawUserReply[]).map(decodeUserReply));
+  const perUser = calls.flatMap((i) => scripts.applyEvents.decode(replies[i]));
 
   const result: ApplyResult = { applied: 0, duplicates: 0, pending: 0, stillPending: 0, byUser: new Map() };
   let u = 0;
@@ -119,25 +119,4 @@ export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEven
     result.byUser.set(uid, { pending, nodes, unread: unread.length > 0 ? toCounts(uid, unread) : undefined });
   }
   return result;
-}
-
-/** One user's part of the script's reply, as apply-events-n.lua lists it. */
-type RawUserReply = [seqs: number[], nodes: string[], unread: string[], stillPending: string[]];
-
-interface UserReply {
-  /** Per event, in order: its seq, or 0 for a duplicate. */
-  seqs: number[];
-  nodes: string[];
-  /** category, count, ... (empty when nothing is pushed) */
-  unread: string[];
-  /** The duplicates still pending in the fast tier (only for an online user). */
-  stillPending: MessageView[];
-}
-
-function decodeUserReply([seqs, nodes, unread, flat]: RawUserReply): UserReply {
-  const stillPending: MessageView[] = [];
-  for (let i = 0; i + 2 < flat.length; i += 3) {
-    stillPending.push(toView(JSON.parse(flat[i + 2]!) as StoredMessage, Number(flat[i + 1]), 'pending', 'fast'));
-  }
-  return { seqs, nodes, unread, stillPending };
 }

@@ -1,7 +1,7 @@
 // Pending messages: read them by tier in seq order, and acknowledge delivery
 // (an acked message leaves the pending set).
 import type { Redis } from 'ioredis';
-import { toView, type MessageView, type StoredMessage } from '../events/stored-message.js';
+import type { MessageView } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
 import { pipelineResults } from './pipeline.js';
@@ -13,8 +13,7 @@ export async function ackMessages(
   uid: string,
   ids: string[],
 ): Promise<{ fast: number; delayed: number }> {
-  const [fast, delayed] = await scripts.ack(redis, [{ base: keys.userBase(uid), ids }]);
-  return { fast, delayed };
+  return scripts.ack(redis, [{ base: keys.userBase(uid), ids }]);
 }
 
 /** Ids per script call when many users' acks go together: no call holds Redis long. */
@@ -34,17 +33,17 @@ export async function ackMessagesOfUsers(
   let inCall = 0;
   for (const [uid, ids] of acks) {
     if (inCall > 0 && inCall + ids.size > ACK_IDS_PER_CALL) {
-      void scripts.ack(pipeline, call);
+      scripts.ack.queue(pipeline, call);
       call = [];
       inCall = 0;
     }
     call.push({ base: keys.userBase(uid), ids });
     inCall += ids.size;
   }
-  if (call.length > 0) void scripts.ack(pipeline, call);
-  const replies = (await pipelineResults(pipeline)) as [number, number][];
+  if (call.length > 0) scripts.ack.queue(pipeline, call);
   const acked = { fast: 0, delayed: 0 };
-  for (const [fast, delayed] of replies) {
+  for (const reply of await pipelineResults(pipeline)) {
+    const { fast, delayed } = scripts.ack.decode(reply);
     acked.fast += fast;
     acked.delayed += delayed;
   }
@@ -80,16 +79,9 @@ export async function pendingPages(
 ): Promise<MessageView[][]> {
   const pipeline = redis.pipeline();
   for (let i = 0; i < uids.length; i += USERS_PER_CALL) {
-    void scripts.pendingPage(pipeline, tier, uids.slice(i, i + USERS_PER_CALL).map((uid) => keys.userBase(uid)), afterSeq, limit);
+    scripts.pendingPage.queue(pipeline, tier, uids.slice(i, i + USERS_PER_CALL).map((uid) => keys.userBase(uid)), afterSeq, limit);
   }
-  const replies = ((await pipelineResults(pipeline)) as string[][][]).flat();
-  return replies.map((flat) => {
-    const out: MessageView[] = [];
-    for (let i = 0; i + 2 < flat.length; i += 3) {
-      out.push(toView(JSON.parse(flat[i + 2]!) as StoredMessage, Number(flat[i + 1]), 'pending', tier));
-    }
-    return out;
-  });
+  return (await pipelineResults(pipeline)).flatMap((reply) => scripts.pendingPage.decode(reply, tier));
 }
 
 /**
@@ -106,10 +98,10 @@ export async function ackThrough(
   const k = keys.user(uid);
   const acked = { fast: 0, delayed: 0 };
   for (;;) {
-    const [fast, delayed, recovered] = await scripts.ackThrough(redis, k, since, step);
+    const { fast, delayed, recovered } = await scripts.ackThrough(redis, k, since, step);
     acked.fast += fast;
     acked.delayed += delayed;
-    if (fast < step && delayed < step) return { ...acked, recovered: recovered === 1 };
+    if (fast < step && delayed < step) return { ...acked, recovered };
   }
 }
 

@@ -54,7 +54,7 @@ export async function moveDueToDelayed(
     const uids = await dueUsers(redis, keys.fastIndex, cutoff, bounds.users);
     if (uids.length === 0) return result;
     const pipeline = redis.pipeline();
-    for (const uid of uids) void scripts.moveTier(pipeline, keys.user(uid), cutoff, bounds.perUser);
+    for (const uid of uids) scripts.moveTier.queue(pipeline, keys.user(uid), cutoff, bounds.perUser);
     const replies = (await pipeline.exec()) ?? [];
     let moved = 0;
     for (const [i, uid] of uids.entries()) {
@@ -64,9 +64,9 @@ export async function moveDueToDelayed(
         result.failed++;
         continue;
       }
-      const [n, oldest] = reply as [number, number];
-      moved += n;
-      await reindex(redis, keys.fastIndex, keys.user(uid).fast, uid, oldest);
+      const step = scripts.moveTier.decode(reply);
+      moved += step.moved;
+      await reindex(redis, keys.fastIndex, keys.user(uid).fast, uid, step.oldestLeft);
     }
     await addStats(redis, keys, { fast: -moved, delayed: moved });
     result.moved += moved;
@@ -89,7 +89,7 @@ export async function purgeExpired(
     const uids = await dueUsers(redis, keys.feedIndex, cutoff, bounds.users);
     if (uids.length === 0) return result;
     const pipeline = redis.pipeline();
-    for (const uid of uids) void scripts.purge(pipeline, keys.user(uid), cutoff, bounds.perUser);
+    for (const uid of uids) scripts.purge.queue(pipeline, keys.user(uid), cutoff, bounds.perUser);
     const replies = (await pipeline.exec()) ?? [];
     let purged = 0;
     let fast = 0;
@@ -102,12 +102,12 @@ export async function purgeExpired(
         result.failed++;
         continue;
       }
-      const [n, f, d, u, oldest] = reply as [number, number, number, number, number];
-      purged += n;
-      fast += f;
-      delayed += d;
-      unread += u;
-      await reindex(redis, keys.feedIndex, keys.user(uid).feed, uid, oldest);
+      const step = scripts.purge.decode(reply);
+      purged += step.purged;
+      fast += step.fast;
+      delayed += step.delayed;
+      unread += step.unread;
+      await reindex(redis, keys.feedIndex, keys.user(uid).feed, uid, step.oldestLeft);
     }
     const pending = fast + delayed;
     await addStats(redis, keys, { fast: -fast, delayed: -delayed, purged, purged_pending: pending, purged_unread: unread });

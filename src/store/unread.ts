@@ -45,6 +45,5 @@ export async function markRead(
       : 'categories' in target
         ? await scripts.read(redis, k, 'category', target.categories)
         : await scripts.read(redis, k, 'ids', target.ids);
-  const [changed, ...flat] = reply;
-  return { ...toCounts(uid, flat), changed: Number(changed) };
+  return { ...toCounts(uid, reply.counts), changed: reply.changed };
 }

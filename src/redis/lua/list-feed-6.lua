@@ -1,6 +1,7 @@
 --[[
   Reads one page of ONE user's feed, newest first, with what the caller needs to
-  give each message its state (pending, delivered, read) and its tier.
+  give each message its state (pending, delivered, read) and its tier: whether it
+  is unread is answered here, by the rule every script shares (is-unread.lua).
 
   Input:
     KEYS[1] feed      zset msgId -> seq
@@ -13,11 +14,13 @@
     ARGV[2] the most messages to return
 
   Output:
-    { readmark as a flat list {category, seq, ...},
-      the seq to pass as ARGV[1] for the next page, or "" when this is the last,
-      then five entries per message: id, seq, stored JSON, tier ("fast",
-      "delayed" or "" when not pending), 1 when read one by one else 0 }
+    { the seq to pass as ARGV[1] for the next page, or "" when this is the last,
+      then five entries per message: id, seq, stored JSON ("" when missing),
+      tier ("fast", "delayed" or "" when not pending), 1 when unread else 0 }
 ]]
+--- @include "stored-message"
+--- @include "is-unread"
+
 local before = ARGV[1] == '+inf' and '+inf' or ('(' .. ARGV[1])
 local limit = tonumber(ARGV[2])
 -- One more than the page: whether it exists says whether this page is the last.
@@ -27,9 +30,16 @@ if more then
   page[#page] = nil
   page[#page] = nil
 end
-local out = { redis.call('HGETALL', KEYS[5]), more and page[#page] or '' }
+local out = { more and page[#page] or '' }
 for i = 1, #page, 2 do
   local id = page[i]
+  local seq = page[i + 1]
+  local stored = redis.call('HGET', KEYS[2], id)
+  local unread = false
+  if stored then
+    local category, counted = storedMessage(stored)
+    unread = isUnread(KEYS[5], KEYS[6], id, tonumber(seq), category, counted)
+  end
   local tier = ''
   if redis.call('ZSCORE', KEYS[3], id) then
     tier = 'fast'
@@ -37,9 +47,9 @@ for i = 1, #page, 2 do
     tier = 'delayed'
   end
   out[#out + 1] = id
-  out[#out + 1] = page[i + 1]
-  out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
+  out[#out + 1] = seq
+  out[#out + 1] = stored or ''
   out[#out + 1] = tier
-  out[#out + 1] = redis.call('SISMEMBER', KEYS[6], id)
+  out[#out + 1] = unread and 1 or 0
 end
 return out
