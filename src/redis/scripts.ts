@@ -80,7 +80,10 @@ function script<A extends unknown[], D extends (raw: unknown, ...args: A) => unk
   call: (...args: A) => (string | number)[],
   decode: D,
 ): Script<A, D> {
-  const run = async (redis: Redis, ...args: A) => decode(await (send(redis, command, call(...args)) as Promise<unknown>), ...args) as ReturnType<D>;
+  const run = async (redis: Redis, ...args: A) => {
+    const raw = await (send(redis, command, call(...args)) as Promise<unknown>);
+    return decode(raw, ...args) as ReturnType<D>;
+  };
   const queue = (pipeline: ChainableCommander, ...args: A): void => {
     send(pipeline, command, call(...args));
   };
@@ -130,7 +133,7 @@ export interface ClaimedUser {
   nextAt: number;
 }
 
-/** id, seq, stored JSON, ... as pending in the fast tier: the views a push sends. */
+/** id, seq, stored JSON, ... of messages pending in `tier`: the views a push sends. */
 function pendingViews(flat: string[], tier: Tier): MessageView[] {
   const views: MessageView[] = [];
   for (let i = 0; i + 2 < flat.length; i += 3) {
