@@ -89,6 +89,7 @@ const envSchema = z.object({
   PMQ_WS_MAX_FRAME_BYTES: int(64, 16 * 1024 * 1024).default(64 * 1024),
   PMQ_WS_FRAMES_PER_SECOND: int(1, 100_000).default(50),
   PMQ_WS_MAX_BUFFER_BYTES: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+  PMQ_WS_SLOW_CLOSE_GRACE_MS: int(0, 60_000).default(2000),
   PMQ_WS_ORIGINS: list.optional(),
   PMQ_WS_MAX_SOCKETS_PER_USER: int(1, 10_000).default(20),
   PMQ_ACK_TIMEOUT_MS: int(100, 24 * 3600_000).default(10_000),
@@ -149,6 +150,8 @@ export interface Config {
   wsMaxFrameBytes: number;
   wsFramesPerSecond: number;
   wsMaxBufferBytes: number;
+  /** How long a slow reader's 1013 close frame gets to get through before the socket is dropped. */
+  wsSlowCloseGraceMs: number;
   /** Allowed Origin headers of /ws; empty: any (and clients without Origin). */
   wsOrigins: string[];
   /** Sockets one user may hold on one gateway node; the one past it is closed with 4429. */
@@ -236,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsMaxFrameBytes: e.PMQ_WS_MAX_FRAME_BYTES,
     wsFramesPerSecond: e.PMQ_WS_FRAMES_PER_SECOND,
     wsMaxBufferBytes: e.PMQ_WS_MAX_BUFFER_BYTES,
+    wsSlowCloseGraceMs: e.PMQ_WS_SLOW_CLOSE_GRACE_MS,
     wsOrigins: e.PMQ_WS_ORIGINS ?? [],
     wsMaxSocketsPerUser: e.PMQ_WS_MAX_SOCKETS_PER_USER,
     ackTimeoutMs: e.PMQ_ACK_TIMEOUT_MS,

@@ -6,9 +6,6 @@ import { CLOSE } from '../protocol/close-codes.js';
 import { errorFrame } from '../protocol/server-frames.js';
 import { fromZodIssue } from '../events/zod-issue.js';
 
-/** How long a slow consumer's close frame gets to get through before the socket is dropped. */
-const SLOW_CONSUMER_GRACE_MS = 2000;
-
 /**
  * A flood: more than FLOOD_FACTOR times the frame rate in each of FLOOD_SECONDS
  * whole seconds in a row. A burst fits in one second and a client at its rate
@@ -30,6 +27,8 @@ let lastId = 0;
 export interface ConnectionLimits {
   framesPerSecond: number;
   maxBufferBytes: number;
+  /** How long a slow reader's close frame gets before the socket is dropped without it. */
+  slowCloseGraceMs: number;
   /** Told of every close this side starts, with its code (for the metrics). */
   onClose: (code: number) => void;
 }
@@ -86,7 +85,7 @@ export class Connection {
       this.close(CLOSE.slowConsumer, 'send buffer full: reconnect and resume by seq');
       // A client that does not read will not read the close frame either: drop
       // the socket and its buffer soon rather than after ws' 30 s close timeout.
-      setTimeout(() => ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+      setTimeout(() => ws.terminate(), this.limits.slowCloseGraceMs).unref();
       return false;
     }
     const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;

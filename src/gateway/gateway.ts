@@ -70,6 +70,7 @@ export class Gateway {
     this.limits = {
       framesPerSecond: config.wsFramesPerSecond,
       maxBufferBytes: config.wsMaxBufferBytes,
+      slowCloseGraceMs: config.wsSlowCloseGraceMs,
       onClose: (code) => ctx.metrics.serverCloses.inc({ code: String(code) }),
     };
     this.registry = new Registry(ctx.redis, ctx.keys, config.nodeId, ctx.clock, ctx.logger);
