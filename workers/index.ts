@@ -2,6 +2,7 @@
 // redelivery sweep.
 import { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
+import { Publisher } from '../src/push/publisher.js';
 import { createRedis } from '../src/redis/connection.js';
 import { QUEUE, cappedBackoff } from '../src/queues.js';
 import { delayedProcessor } from './delayed.worker.js';
@@ -31,7 +32,11 @@ export function startWorkers(ctx: Context): Workers {
   // for Redis to come back in an outage rather than fail and burn the job's
   // attempts; a separate one, so that its pipelines do not carry BullMQ's commands.
   const storeRedis = createRedis(ctx.redisTarget, `${config.nodeId}:store`, logger, { maxRetriesPerRequest: null });
-  const workerCtx: Context = { ...ctx, redis: storeRedis };
+  // The publisher too: a push after an apply waits out an outage with it, rather
+  // than fail on the API's fail-fast connection and cost the job an attempt. The
+  // stats buffer is the process' one (it only tallies in memory, and flushes on
+  // its own connection).
+  const workerCtx: Context = { ...ctx, redis: storeRedis, publisher: new Publisher(storeRedis, ctx.keys, logger) };
   const workers = [
     new Worker(QUEUE.events, eventsProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),
     new Worker(QUEUE.maintenance, maintenanceProcessor(workerCtx), { ...common, concurrency: 1 }),
