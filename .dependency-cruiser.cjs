@@ -12,8 +12,8 @@
 //                 src/logger.ts, src/metrics.ts: no I/O of their own
 //   client        src/client: the protocol and nothing else of the server
 //
-// src/context.ts (the shared context) is a composition detail every layer may
-// name; it is to be replaced by passing each module what it uses.
+// src/context.ts (the shared context) is named by the composition and the front
+// ends only; below them a module declares the few things it uses.
 const FRONT = '^(src/(api|gateway|cron)/|workers/)';
 const COMPOSITION = '^src/(cli|service)\\.ts$';
 const OPS = '^src/ops/';
@@ -40,6 +40,12 @@ module.exports = {
     forbid('bottom-is-bottom', 'protocol, domain types, errors, config, logs and metrics do no I/O and import only each other', { path: BOTTOM }, { path: '^(src|workers)/', pathNot: [BOTTOM] }),
     forbid('client-takes-protocol-only', 'the client runs in browsers: it takes the protocol and nothing else of the server', { path: '^src/client/' }, { path: '^(src|workers)/', pathNot: ['^src/(client|protocol)/'] }),
     forbid('protocol-takes-no-server-code', 'the client loads protocol/ in browsers', { path: '^src/protocol/' }, { path: '^(src|workers)/', pathNot: ['^src/(protocol|events)/'] }),
+    forbid(
+      'context-for-front-ends-only',
+      'below the front ends a module names the few things it uses (ops/read.ts: ReadDeps), not the whole context',
+      { path: `${OPS}|${PUSH}|${STATE}|${REDIS}|${BOTTOM}|^src/client/` },
+      { path: '^src/context\\.ts$' },
+    ),
     forbid('src-not-on-tests-or-benches', 'what ships does not load what tests it', { path: '^(src|workers)/' }, { path: '^(test|bench|examples)/' }),
   ],
   options: {

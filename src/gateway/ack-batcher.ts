@@ -6,8 +6,8 @@
 // pending, are simply sent again. What an ack does is ops/ack.ts' (as over HTTP);
 // this only gathers them.
 import { isUnexpected, toHttpError } from '../errors.js';
-import type { Context } from '../context.js';
-import { ackOfUsers } from '../ops/ack.js';
+import type { Logger } from '../logger.js';
+import { ackOfUsers, type AckDeps } from '../ops/ack.js';
 
 /** How long acks gather before they are applied. */
 const FLUSH_AFTER_MS = 5;
@@ -20,7 +20,7 @@ export class AckBatcher {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly deps: AckDeps & { logger: Logger }) {}
 
   add(uid: string, ids: string[]): void {
     let set = this.held.get(uid);
@@ -48,10 +48,10 @@ export class AckBatcher {
 
   private async apply(batch: Map<string, Set<string>>): Promise<void> {
     try {
-      await ackOfUsers(this.ctx, batch);
+      await ackOfUsers(this.deps, batch);
     } catch (err) {
       // As for a frame's error (errors.ts): a bug is logged with its stack, a Redis away is a warning.
-      const { logger } = this.ctx;
+      const { logger } = this.deps;
       if (isUnexpected(toHttpError(err))) logger.error({ users: batch.size, err }, 'acks not applied: the messages stay pending');
       else logger.warn({ users: batch.size, err: (err as Error).message }, 'acks not applied: the messages stay pending');
     }

@@ -2,10 +2,9 @@
 // frame type, each a thin call into ops/. The map's type makes it exhaustive:
 // a frame type added to protocol/client-frames.ts without a handler does not
 // compile. The chat adds its frames the same way, in a module of its own.
-import type { Context } from '../context.js';
 import { categoryList } from '../events/read-schema.js';
-import { pull } from '../ops/pull.js';
-import { read } from '../ops/read.js';
+import { pull, type PullDeps } from '../ops/pull.js';
+import { read, type ReadDeps } from '../ops/read.js';
 import type { ClientFrame } from '../protocol/client-frames.js';
 import { messageFrameText, unreadFrame } from '../protocol/server-frames.js';
 import type { AckBatcher } from './ack-batcher.js';
@@ -20,7 +19,7 @@ export type FrameHandlers = { [T in SessionFrame['type']]: FrameHandler<Extract<
 
 const PONG = '{"type":"pong"}';
 
-export function notificationHandlers(ctx: Context, acks: AckBatcher): FrameHandlers {
+export function notificationHandlers(ctx: ReadDeps & PullDeps, acks: AckBatcher): FrameHandlers {
   return {
     ping: (conn) => void conn.send([PONG]),
     ack: (_conn, uid, frame) => acks.add(uid, frame.ids),

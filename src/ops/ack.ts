@@ -2,8 +2,19 @@
 // gateway many users' together (gateway/ack-batcher.ts gathers them); at a
 // reconnect, everything up to the client's `since`. Whatever the way, what an
 // ack does besides Redis (the tallies, the metric) is done by `counted`, here.
-import type { Context } from '../context.js';
+import type { Redis } from 'ioredis';
+import type { Metrics } from '../metrics.js';
+import type { Keys } from '../redis/keys.js';
+import type { StatsBuffer } from '../store/stats.js';
 import { ackMessages, ackMessagesOfUsers } from '../store/pending.js';
+
+/** What acking uses: the store, and where acks are tallied. */
+export interface AckDeps {
+  redis: Redis;
+  keys: Keys;
+  stats: StatsBuffer;
+  metrics: Pick<Metrics, 'acks'>;
+}
 
 export interface Acked {
   fast: number;
@@ -11,20 +22,20 @@ export interface Acked {
 }
 
 /** One user's acks; returns how many messages left the pending set. */
-export async function ack(ctx: Context, uid: string, ids: string[]): Promise<number> {
-  return counted(ctx, await ackMessages(ctx.redis, ctx.keys, uid, ids));
+export async function ack(deps: AckDeps, uid: string, ids: string[]): Promise<number> {
+  return counted(deps, await ackMessages(deps.redis, deps.keys, uid, ids));
 }
 
 /** Many users' acks in one round trip; returns how many messages left the pending set. */
-export async function ackOfUsers(ctx: Context, acks: Map<string, Set<string>>): Promise<number> {
-  return counted(ctx, await ackMessagesOfUsers(ctx.redis, ctx.keys, acks));
+export async function ackOfUsers(deps: AckDeps, acks: Map<string, Set<string>>): Promise<number> {
+  return counted(deps, await ackMessagesOfUsers(deps.redis, deps.keys, acks));
 }
 
 /** The tallies and the metric of messages acked in Redis (by any of the above, or by `since`). */
-export function counted(ctx: Context, acked: Acked): number {
+export function counted(deps: Pick<AckDeps, 'stats' | 'metrics'>, acked: Acked): number {
   const n = acked.fast + acked.delayed;
   if (n === 0) return 0;
-  ctx.stats.add({ fast: -acked.fast, delayed: -acked.delayed });
-  ctx.metrics.acks.inc(n);
+  deps.stats.add({ fast: -acked.fast, delayed: -acked.delayed });
+  deps.metrics.acks.inc(n);
   return n;
 }

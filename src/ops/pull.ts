@@ -1,6 +1,8 @@
 // A client asks for its pending messages again (WS' `pull`: it suspects a gap):
 // a page of each tier, oldest tier first, and the counts.
-import type { Context } from '../context.js';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Keys } from '../redis/keys.js';
 import type { MessageView } from '../events/stored-message.js';
 import { pendingPage } from '../store/pending.js';
 import { getUnread, type UnreadCounts } from '../store/unread.js';
@@ -11,8 +13,13 @@ export interface Pulled {
   unread: UnreadCounts;
 }
 
-export async function pull(ctx: Context, uid: string): Promise<Pulled> {
-  const { redis, keys, config } = ctx;
+export interface PullDeps {
+  redis: Redis;
+  keys: Keys;
+  config: Pick<Config, 'pageSize'>;
+}
+
+export async function pull({ redis, keys, config }: PullDeps, uid: string): Promise<Pulled> {
   const [unread, fast, delayed] = await Promise.all([
     getUnread(redis, keys, uid),
     pendingPage(redis, keys, uid, 'fast', 0, config.pageSize),

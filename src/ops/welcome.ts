@@ -2,13 +2,18 @@
 // first page of the fast tier after the client's `since`), and what follows by
 // jobs (the rest, the delayed tier, a drain; a redelivery check). Whatever the
 // front end: today the gateway, tomorrow any other socket server.
-import type { Context } from '../context.js';
+import type { Config } from '../config.js';
 import type { MessageView } from '../events/stored-message.js';
 import { scheduleRedelivery } from '../push/redelivery.js';
-import { scheduleDrain } from '../queues.js';
+import { scheduleDrain, type Queues } from '../queues.js';
 import { ackThrough, pendingCount, pendingPage } from '../store/pending.js';
 import { getUnread, type UnreadCounts } from '../store/unread.js';
-import { counted } from './ack.js';
+import { counted, type AckDeps } from './ack.js';
+
+export interface WelcomeDeps extends AckDeps {
+  queues: Pick<Queues, 'delayed'>;
+  config: Pick<Config, 'pageSize' | 'redeliverMax' | 'ackTimeoutMs'>;
+}
 
 export interface Welcome {
   /** false: messages after the client's `since` were purged; it should reload. */
@@ -22,12 +27,12 @@ export interface Welcome {
  * `send` is called with the welcome before anything is scheduled: a drain's
  * messages must not overtake it. A client's `since` acks what it holds.
  */
-export async function welcome(ctx: Context, uid: string, since: number | undefined, send: (w: Welcome) => void): Promise<void> {
-  const { redis, keys, config, queues } = ctx;
+export async function welcome(deps: WelcomeDeps, uid: string, since: number | undefined, send: (w: Welcome) => void): Promise<void> {
+  const { redis, keys, config, queues } = deps;
   let recovered = true;
   if (since !== undefined) {
     const r = await ackThrough(redis, keys, uid, since, config.pageSize);
-    counted(ctx, r);
+    counted(deps, r);
     recovered = r.recovered;
   }
   const [unread, fast, delayed] = await Promise.all([
