@@ -75,7 +75,7 @@ export class Metrics {
 
   readonly pushLatency = new Histogram({
     name: 'pmq_push_latency_seconds',
-    help: 'Push latency by stage: accepted (202) -> published to the nodes, published -> written to the sockets',
+    help: 'Push latency by stage: accepted (202) -> taken by a worker (queued), accepted -> published to the nodes, published -> written to the sockets',
     labelNames: ['stage'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],

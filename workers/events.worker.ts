@@ -10,6 +10,9 @@ import { applyEvents } from '../src/store/apply-events.js';
 
 export function eventsProcessor(ctx: Context) {
   return async (job: Job<EventsJob>): Promise<{ applied: number; duplicates: number; stillPending: number; pushed: number }> => {
+    // How long the job waited for a worker: with accepted_to_publish, where a
+    // push's latency goes (the queue and the event loop, or the apply and publish).
+    ctx.metrics.pushLatency.observe({ stage: 'queued' }, Math.max(0, Date.now() - job.timestamp) / 1000);
     const result = await applyEvents(ctx.redis, ctx.keys, job.data.events);
     ctx.stats.add({ fast: result.pending });
     ctx.metrics.eventsApplied.inc(result.applied);

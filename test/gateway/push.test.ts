@@ -47,8 +47,9 @@ describe('push to an online user', () => {
     expect(c.client.unread).toEqual({ total: 1, counts: { comment: 1 } });
     // Auto-acked on receipt: delivered.
     await waitFor(async () => (await t.http('GET', '/v1/users/on1/messages')).body.messages[0].state === 'delivered', 5000, 'delivered');
-    // Both legs of the push are measured.
+    // Every leg of the push is measured.
     const metrics = (await t.http('GET', '/metrics', { auth: null })).body as string;
+    expect(metrics).toMatch(/pmq_push_latency_seconds_count\{stage="queued"\} [1-9]/);
     expect(metrics).toMatch(/pmq_push_latency_seconds_count\{stage="accepted_to_publish"\} [1-9]/);
     expect(metrics).toMatch(/pmq_push_latency_seconds_count\{stage="publish_to_socket"\} [1-9]/);
   });
