@@ -6,7 +6,10 @@ import type { Context } from '../src/context.js';
 import { dedupId, type DelayedJob } from '../src/queues.js';
 import { pendingPage, type PendingTier } from '../src/store/pending.js';
 
-export function delayedProcessor(ctx: Context) {
+/** What a drain uses. */
+export type DrainDeps = Pick<Context, 'redis' | 'keys' | 'queues' | 'publisher' | 'metrics' | 'config'>;
+
+export function delayedProcessor(ctx: DrainDeps) {
   return async (job: Job<DelayedJob>): Promise<{ drained: number }> => {
     const { uid, fastAfter } = job.data;
     // A login from now on needs a drain of its own: this one may already have sent

@@ -8,7 +8,10 @@ import type { EventsJob } from '../src/queues.js';
 import { scheduleRedelivery } from '../src/push/redelivery.js';
 import { applyEvents } from '../src/store/apply-events.js';
 
-export function eventsProcessor(ctx: Context) {
+/** What applying and pushing a chunk uses. */
+export type EventsDeps = Pick<Context, 'redis' | 'keys' | 'stats' | 'metrics' | 'publisher' | 'clock' | 'config'>;
+
+export function eventsProcessor(ctx: EventsDeps) {
   return async (job: Job<EventsJob>): Promise<{ applied: number; duplicates: number; stillPending: number; pushed: number }> => {
     // How long the job waited for a worker: with accepted_to_publish, where a
     // push's latency goes (the queue and the event loop, or the apply and publish).

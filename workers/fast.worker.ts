@@ -15,11 +15,14 @@ import { pendingPages } from '../src/store/pending.js';
 const CLAIM = 500;
 const ROUNDS = 10;
 
+/** What the sweep uses. */
+export type RedeliveryDeps = Pick<Context, 'redis' | 'keys' | 'publisher' | 'metrics' | 'logger' | 'config'>;
+
 export class RedeliverySweep {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
 
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly ctx: RedeliveryDeps) {}
 
   start(): void {
     // Often, so that what comes due is taken as it comes rather than a second's

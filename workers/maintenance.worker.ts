@@ -6,7 +6,10 @@ import { sweepDeadNodes } from '../src/store/registry.js';
 import type { MaintenanceJob } from '../src/queues.js';
 import { moveDueToDelayed, purgeExpired, type Bounds } from '../src/store/tiers.js';
 
-export function maintenanceProcessor(ctx: Context) {
+/** What tier moves, purges and the node sweep use. */
+export type MaintenanceDeps = Pick<Context, 'redis' | 'keys' | 'metrics' | 'logger' | 'clock' | 'config'>;
+
+export function maintenanceProcessor(ctx: MaintenanceDeps) {
   const bounds: Bounds = {
     users: ctx.config.maintUsersPerRound,
     perUser: ctx.config.maintMessagesPerUser,

@@ -21,7 +21,7 @@ export class CronScheduler {
   private tasks: ScheduledTask[] = [];
 
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: Pick<Context, 'config' | 'keys' | 'logger' | 'queues' | 'redis'>,
     private readonly lock: LeaderLockOptions = DEFAULT_LOCK,
   ) {}
 

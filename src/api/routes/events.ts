@@ -9,7 +9,10 @@ import { requireApiKey } from '../auth.js';
 import { PayloadTooLargeError, ValidationError, fromZod } from '../../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
 
-export function eventsRouter(ctx: Context, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {
+/** What ingestion uses. */
+export type EventsRouteDeps = Pick<Context, 'config' | 'clock' | 'metrics' | 'queues'>;
+
+export function eventsRouter(ctx: EventsRouteDeps, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {
   const router = Router();
   router.post('/v1/events', requireApiKey(auth), limiter.middleware(), body, async (req, res) => {
     const inputs = parseEvents(req.body, ctx.config.maxBatch, ctx.config.maxEventBytes);

@@ -7,7 +7,10 @@ import type { Context } from '../../context.js';
 const MEMORY_LIMIT_SHARE = 0.9;
 const READY_TIMEOUT_MS = 1000;
 
-export function healthRouter(ctx: Context): Router {
+/** What the probes and /metrics read. */
+export type HealthDeps = Pick<Context, 'config' | 'metrics' | 'queues' | 'redis'>;
+
+export function healthRouter(ctx: HealthDeps): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {
@@ -30,7 +33,7 @@ export function healthRouter(ctx: Context): Router {
   return router;
 }
 
-async function readiness(ctx: Context): Promise<Record<string, string>> {
+async function readiness(ctx: HealthDeps): Promise<Record<string, string>> {
   const checks: Record<string, string> = {};
   await ctx.redis.ping();
   checks.redis = 'ok';

@@ -11,7 +11,7 @@ import type { RateLimiter } from '../rate-limiter.js';
 
 const DEFAULT_TTL_SECONDS = 3600;
 
-export function tokensRouter(ctx: Context, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {
+export function tokensRouter(ctx: Pick<Context, 'config'>, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {
   const schema = z.strictObject({
     uid: userId,
     ttl: z

@@ -2,11 +2,10 @@
 // Each route takes the API key or that user's own token.
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import type { Context } from '../../context.js';
 import { USER_ID } from '../../events/event-schema.js';
 import { categories, categoryList, messageIds } from '../../events/read-schema.js';
-import { ack } from '../../ops/ack.js';
-import { read } from '../../ops/read.js';
+import { ack, type AckDeps } from '../../ops/ack.js';
+import { read, type ReadDeps } from '../../ops/read.js';
 import { listFeed } from '../../store/feed.js';
 import { getUnread, type ReadTarget } from '../../store/unread.js';
 import type { Authenticator } from '../../auth/authenticator.js';
@@ -35,7 +34,7 @@ const pageQuery = z.strictObject({
     .default(20),
 });
 
-export function usersRouter(ctx: Context, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {
+export function usersRouter(ctx: ReadDeps & AckDeps, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {
   const router = Router();
   const { redis, keys } = ctx;
 
