@@ -65,14 +65,9 @@ export class TokenResolver {
     private readonly nodeId: string,
   ) {}
 
-  /** The uid of a main-site token; throws InvalidTokenError or AuthUnavailableError. */
-  async resolve(token: string): Promise<string> {
-    return (await this.resolveFor(token)).uid;
-  }
-
   /**
    * The uid of a main-site token, and for how long (ms) this answer stands: the
-   * rest of its cached life. The main site tells no expiry; PMQ trusts a token
+   * rest of its cached life; throws InvalidTokenError or AuthUnavailableError. The main site tells no expiry; PMQ trusts a token
    * no longer than it trusts its cache entry.
    */
   async resolveFor(token: string): Promise<Resolution> {
