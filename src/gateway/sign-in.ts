@@ -65,8 +65,8 @@ export class SignIn {
   }
 
   /** An `auth` frame. */
-  frame(conn: Connection, token: string, since: number | undefined): Promise<void> {
-    if (conn.authStarted) return Promise.resolve(void conn.reject('already_authenticated', 'this socket is already authenticated'));
+  async frame(conn: Connection, token: string, since: number | undefined): Promise<void> {
+    if (conn.authStarted) return void conn.reject('already_authenticated', 'this socket is already authenticated');
     return this.signIn(conn, token, since);
   }
 
