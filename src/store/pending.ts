@@ -106,6 +106,6 @@ export async function ackThrough(
 }
 
 /** How many messages wait in one of the user's tiers. */
-export function pendingCount(redis: Redis, keys: Keys, uid: string, tier: 'fast' | 'delayed'): Promise<number> {
+export function pendingCount(redis: Redis, keys: Keys, uid: string, tier: PendingTier): Promise<number> {
   return redis.zcard(keys.user(uid)[tier]);
 }
