@@ -4,17 +4,22 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import { randomUUID } from 'node:crypto';
 import type { Context } from '../context.js';
+import type { AckDeps } from '../ops/ack.js';
+import type { ReadDeps } from '../ops/read.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { jsonBody } from './body.js';
 import { NotFoundError } from '../errors.js';
 import { errorHandler } from './error-handler.js';
 import { RateLimiter } from './rate-limiter.js';
-import { eventsRouter } from './routes/events.js';
-import { healthRouter } from './routes/health.js';
+import { eventsRouter, type EventsRouteDeps } from './routes/events.js';
+import { healthRouter, type HealthDeps } from './routes/health.js';
 import { tokensRouter } from './routes/tokens.js';
 import { usersRouter } from './routes/users.js';
 
-export function createApp(ctx: Context, auth: Authenticator, opts: { api: boolean }): Express {
+/** What the app and its routes use: the union of the routes' own. */
+export type AppDeps = HealthDeps & EventsRouteDeps & ReadDeps & AckDeps & Pick<Context, 'config' | 'clock' | 'logger' | 'metrics'>;
+
+export function createApp(ctx: AppDeps, auth: Authenticator, opts: { api: boolean }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');

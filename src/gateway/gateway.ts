@@ -9,6 +9,8 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Context } from '../context.js';
 import { isUnexpected, toHttpError } from '../errors.js';
+import type { PullDeps } from '../ops/pull.js';
+import type { ReadDeps } from '../ops/read.js';
 import type { ClientFrame } from '../protocol/client-frames.js';
 import { CLOSE } from '../protocol/close-codes.js';
 import type { NodeMessage } from '../protocol/node-message.js';
@@ -20,8 +22,11 @@ import { notificationHandlers, type FrameHandler, type FrameHandlers } from './f
 import { Heartbeat } from './heartbeat.js';
 import { listenOnNodeChannel } from './node-channel.js';
 import { Sessions } from './sessions.js';
-import { SignIn } from './sign-in.js';
+import { SignIn, type SignInDeps } from './sign-in.js';
 import { WS_PATH, acceptedUpgrade } from './upgrade.js';
+
+/** What the gateway's parts use, and where Redis is for the node channel's own connection. */
+export type GatewayDeps = SignInDeps & ReadDeps & PullDeps & Pick<Context, 'redisTarget' | 'metrics'>;
 
 export class Gateway {
   private readonly wss: WebSocketServer;
@@ -57,7 +62,7 @@ export class Gateway {
   }))(this);
 
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: GatewayDeps,
     auth: Authenticator,
   ) {
     const { config } = ctx;

@@ -8,18 +8,21 @@ import { AuthUnavailableError, InvalidTokenError, TokenResolver } from '../auth/
 import type { Context } from '../context.js';
 import { TokenExpiredError, UnauthorizedError, isUnexpected, toHttpError } from '../errors.js';
 import { fromZodIssue } from '../events/zod-issue.js';
-import { welcome } from '../ops/welcome.js';
+import { welcome, type WelcomeDeps } from '../ops/welcome.js';
 import { authFrame } from '../protocol/client-frames.js';
 import { CLOSE } from '../protocol/close-codes.js';
 import { helloFrame, messageFrameText } from '../protocol/server-frames.js';
 import type { Connection } from './connection.js';
 import type { Sessions } from './sessions.js';
 
+/** What signing a socket in uses (the welcome's reads included). */
+export type SignInDeps = WelcomeDeps & Pick<Context, 'config' | 'redis' | 'keys' | 'clock' | 'logger'>;
+
 export class SignIn {
   private readonly resolver: TokenResolver | undefined;
 
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: SignInDeps,
     private readonly auth: Authenticator,
     private readonly sessions: Sessions,
   ) {
