@@ -25,8 +25,13 @@ for u = 1, #KEYS do
   local fastKey, delayedKey = KEYS[u] .. ARGV[1], KEYS[u] .. ARGV[2]
   local n = tonumber(ARGV[a])
   for i = a + 1, a + n do
-    fast = fast + redis.call('ZREM', fastKey, ARGV[i])
-    delayed = delayed + redis.call('ZREM', delayedKey, ARGV[i])
+    -- A message is in one tier at a time (move-tier-3 moves it atomically): most
+    -- acks find it in the fast tier and spare the delayed one a command.
+    if redis.call('ZREM', fastKey, ARGV[i]) == 1 then
+      fast = fast + 1
+    else
+      delayed = delayed + redis.call('ZREM', delayedKey, ARGV[i])
+    end
   end
   a = a + n + 1
 end
