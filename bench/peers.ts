@@ -20,19 +20,24 @@ import { gitState, makeTempDir, waitForIdleMachine, type Child } from './lib/pro
 import { round } from './lib/report.js';
 import { PEERS, spawnPeer, type Peer } from './peers/spawn.js';
 
-const SERVERS = ['pmq', 'pmq-split', 'socketio', 'ws'] as const;
+const SERVERS = ['pmq', 'pmq-split', 'socketio', 'ws', 'pmq-noack'] as const;
 type Server = (typeof SERVERS)[number];
+/** A default run: PMQ as deployed (acked) beside its peers; pmq-noack on request. */
+const DEFAULT_SERVERS: Server[] = ['pmq', 'pmq-split', 'socketio', 'ws'];
 
 const DESCRIBE: Record<Server, string> = {
   pmq: 'PMQ, one `pmq all` process (dist/) on a private redis-server; each message acked by the client',
   'pmq-split': 'PMQ, `pmq api` + `pmq worker` + `pmq gateway` on a private redis-server; each message acked',
   socketio: 'Socket.IO 4 + @socket.io/redis-adapter on a private redis-server, websocket transport; emit to the user\'s room, no acks',
   ws: 'bare `ws`, in memory: a Map of user -> sockets, one frame per event, no acks',
+  'pmq-noack':
+    'as pmq, but its sockets never ack (PMQ_REDELIVER_MAX=0): everything stored and counted, delivery fire and forget, as for the peers',
 };
 
 const USAGE = `usage: npm run bench:peers -- [options]
 
-  --servers LIST         which, in this order, of: ${SERVERS.join(',')}  (all four)
+  --servers LIST         which, in this order, of: ${SERVERS.join(',')}
+                         (default ${DEFAULT_SERVERS.join(',')})
   --connections N        sockets, one user each                    (5000)
   --seconds S            length of the rate phase and of saturation (10)
   --rate R               deliveries/s of the rate phase, a POST every 10 ms (5000)
@@ -57,7 +62,7 @@ Exit code 1 when any server failed (the others still run).`;
 
 const { values: args } = parseArgs({
   options: {
-    servers: { type: 'string', default: SERVERS.join(',') },
+    servers: { type: 'string', default: DEFAULT_SERVERS.join(',') },
     connections: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '10' },
     rate: { type: 'string', default: '5000' },
@@ -173,6 +178,7 @@ async function main(): Promise<boolean> {
 function start(server: Server, dir: string, children: Child[]): Promise<Target> {
   if (server === 'pmq') return spawnPmq('all', dir, children, log);
   if (server === 'pmq-split') return spawnPmq('split', dir, children, log);
+  if (server === 'pmq-noack') return spawnPmq('all', dir, children, log, { ack: false });
   if ((PEERS as readonly string[]).includes(server)) return spawnPeer(server as Peer, dir, children, log);
   throw new Error(`no such server: ${server}`);
 }

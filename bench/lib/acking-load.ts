@@ -10,14 +10,15 @@ export interface LoadMessage {
   data: { t: number };
 }
 
-export function ackMessages(ws: WebSocket, onMessage: (m: LoadMessage) => void): void {
+/** `ack: false` only reads (bench:peers' pmq-noack: fire and forget, as the peers' loads). */
+export function ackMessages(ws: WebSocket, onMessage: (m: LoadMessage) => void, ack = true): void {
   let acks: string[] = [];
   ws.on('message', (data) => {
     const text = data.toString();
     if (!text.startsWith('{"type":"message"')) return;
     const frame = JSON.parse(text) as LoadMessage;
     onMessage(frame);
-    if (acks.push(frame.id) === 1) {
+    if (ack && acks.push(frame.id) === 1) {
       setTimeout(() => {
         ws.send(JSON.stringify({ type: 'ack', ids: acks }));
         acks = [];

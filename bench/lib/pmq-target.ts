@@ -41,7 +41,16 @@ export function externalPmq(): Target {
  * other than the bench's pass through to the service; PMQ_BENCH_NODE_ARGS adds node
  * flags (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof').
  */
-export async function spawnPmq(topology: Topology, dir: string, children: Child[], log: (line: string) => void): Promise<Target> {
+export async function spawnPmq(
+  topology: Topology,
+  dir: string,
+  children: Child[],
+  log: (line: string) => void,
+  opts: { ack?: boolean } = {},
+): Promise<Target> {
+  // Sockets that never ack leave every message pending: without redelivery off,
+  // each would come again after PMQ_ACK_TIMEOUT_MS.
+  const ack = opts.ack ?? true;
   ensureBuilt(log);
   const redis = await startRedis(dir);
   children.push(redis);
@@ -60,6 +69,7 @@ export async function spawnPmq(topology: Topology, dir: string, children: Child[
     PMQ_KEY_PREFIX: keyPrefix,
     LOG_LEVEL: 'warn',
     PMQ_RATE_LIMIT_PER_KEY: '0',
+    ...(!ack && { PMQ_REDELIVER_MAX: '0' }),
   };
   // No `pmq cron` in split: it only enqueues maintenance on a schedule (tier moves
   // after PMQ_FAST_TIER_SECONDS, a day by default; purges at the end of retention;
@@ -116,7 +126,7 @@ export async function spawnPmq(topology: Topology, dir: string, children: Child[
     socketPid: socketHolder.pid,
     socketInspectPort: inspectPort,
     redisPid: redis.pid,
-    connect: (uid, onMessage) => connectPmq(wsUrl, uid, onMessage),
+    connect: (uid, onMessage) => connectPmq(wsUrl, uid, onMessage, ack),
   };
 }
 
@@ -124,10 +134,10 @@ export async function spawnPmq(topology: Topology, dir: string, children: Child[
 const minter = new Authenticator([], SECRET, systemClock);
 
 /** `uid`'s socket, open once the hello frame arrived (the gateway has registered it by then). */
-async function connectPmq(wsUrl: string, uid: string, onMessage: (m: LoadMessage) => void): Promise<LoadSocket> {
+async function connectPmq(wsUrl: string, uid: string, onMessage: (m: LoadMessage) => void, ack = true): Promise<LoadSocket> {
   const { token } = await minter.mint(uid, 3600);
   const ws = new WebSocket(`${wsUrl}?token=${token}`, { perMessageDeflate: false });
-  ackMessages(ws, onMessage);
+  ackMessages(ws, onMessage, ack);
   await new Promise<void>((resolve, reject) => {
     ws.once('message', () => resolve()); // hello
     ws.once('error', reject);
