@@ -78,9 +78,9 @@ async function main(): Promise<void> {
 
   let redis;
   try {
-    // With sentinels there is no local fallback: they name the master.
+    // With sentinels or a cluster there is no local fallback: they name the nodes.
     redis =
-      config.redisSentinels === undefined
+      config.redisSentinels === undefined && config.redisClusterNodes === undefined
         ? await resolveRedis(config.redisUrl, config.redisDir, logger)
         : { url: config.redisUrl ?? 'redis://127.0.0.1:6379', stop: async () => {} };
   } catch (err) {

@@ -25,17 +25,37 @@ const list = z
       .filter((k) => k.length > 0),
   );
 
-/** host:port pairs, as Sentinel addresses are written: `s1:26379,s2:26379`. */
+const HOST_PORT = /[A-Za-z0-9_.-]+:\d{1,5}/.source;
+
+/** host:port pairs, as Sentinel and Cluster seed addresses are written: `s1:26379,s2:26379`. */
 const hostPorts = z
   .string()
-  .regex(/^\s*[A-Za-z0-9_.-]+:\d{1,5}(\s*,\s*[A-Za-z0-9_.-]+:\d{1,5})*\s*$/, {
-    error: 'must be host:port pairs separated by commas, such as s1:26379,s2:26379',
+  .regex(new RegExp(`^\\s*${HOST_PORT}(\\s*,\\s*${HOST_PORT})*\\s*$`), {
+    error: 'must be host:port pairs separated by commas, such as r1:6379,r2:6379',
+  })
+  .transform((s) => s.split(',').map((pair) => toHostPort(pair.trim())));
+
+function toHostPort(pair: string): { host: string; port: number } {
+  const [host, port] = pair.split(':');
+  return { host: host!, port: Number(port) };
+}
+
+/**
+ * Cluster addresses as announced -> as reachable from here: `10.0.0.5:6379=r1.example:7001,...`
+ * (a cluster behind NAT or in containers announces addresses its clients cannot use).
+ */
+const natMap = z
+  .string()
+  .regex(new RegExp(`^\\s*${HOST_PORT}=${HOST_PORT}(\\s*,\\s*${HOST_PORT}=${HOST_PORT})*\\s*$`), {
+    error: 'must be announced=reachable host:port pairs separated by commas, such as 10.0.0.5:6379=r1.example:7001',
   })
   .transform((s) =>
-    s.split(',').map((pair) => {
-      const [host, port] = pair.trim().split(':');
-      return { host: host!, port: Number(port) };
-    }),
+    Object.fromEntries(
+      s.split(',').map((entry) => {
+        const [from, to] = entry.trim().split('=');
+        return [from!, toHostPort(to!)];
+      }),
+    ),
   );
 
 const cronExpression = z.string().refine((s) => cron.validate(s), {
@@ -65,6 +85,8 @@ const envSchema = z.object({
   PMQ_REDIS_DIR: z.string().default('./var'),
   PMQ_REDIS_SENTINELS: hostPorts.optional(),
   PMQ_REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
+  PMQ_REDIS_CLUSTER_NODES: hostPorts.optional(),
+  PMQ_REDIS_CLUSTER_NAT_MAP: natMap.optional(),
   PMQ_FAST_TIER_SECONDS: int(60, 30 * DAY_S).default(DAY_S),
   PMQ_RETENTION_SECONDS: int(120, 365 * DAY_S).default(15 * DAY_S),
   PMQ_MAX_BATCH: int(1, 10_000).default(1000),
@@ -111,6 +133,10 @@ export interface Config {
   /** Redis Sentinels that name the master (then redisUrl gives only its password, db and TLS). */
   redisSentinels: { host: string; port: number }[] | undefined;
   redisSentinelMaster: string;
+  /** Redis Cluster seed nodes (then redisUrl gives only the password and TLS). */
+  redisClusterNodes: { host: string; port: number }[] | undefined;
+  /** Announced cluster address (`host:port`) -> the address to connect to. */
+  redisClusterNatMap: Record<string, { host: string; port: number }> | undefined;
   apiKeys: string[];
   /** True when no PMQ_API_KEYS were given and a one-off key was made for this run. */
   apiKeysGenerated: boolean;
@@ -195,6 +221,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.PMQ_FAST_TIER_SECONDS >= e.PMQ_RETENTION_SECONDS) {
     problems.push('PMQ_FAST_TIER_SECONDS: must be shorter than PMQ_RETENTION_SECONDS');
   }
+  if (e.PMQ_REDIS_CLUSTER_NODES !== undefined && e.PMQ_REDIS_SENTINELS !== undefined) {
+    problems.push('PMQ_REDIS_CLUSTER_NODES: cannot be used with PMQ_REDIS_SENTINELS (a cluster fails over by itself)');
+  }
+  if (e.PMQ_REDIS_CLUSTER_NODES !== undefined && e.REDIS_URL !== undefined && !/^rediss?:\/\/[^/]*\/?0?$/.test(e.REDIS_URL)) {
+    problems.push('REDIS_URL: a cluster has only database 0; with PMQ_REDIS_CLUSTER_NODES give no other');
+  }
+  if (e.PMQ_REDIS_CLUSTER_NAT_MAP !== undefined && e.PMQ_REDIS_CLUSTER_NODES === undefined) {
+    problems.push('PMQ_REDIS_CLUSTER_NAT_MAP: only with PMQ_REDIS_CLUSTER_NODES');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const apiKeysGenerated = e.PMQ_API_KEYS === undefined || e.PMQ_API_KEYS.length === 0;
@@ -204,6 +239,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     redisSentinels: e.PMQ_REDIS_SENTINELS,
     redisSentinelMaster: e.PMQ_REDIS_SENTINEL_MASTER,
+    redisClusterNodes: e.PMQ_REDIS_CLUSTER_NODES,
+    redisClusterNatMap: e.PMQ_REDIS_CLUSTER_NAT_MAP,
     apiKeys: apiKeysGenerated ? [`dev-${randomBytes(12).toString('hex')}`] : (e.PMQ_API_KEYS ?? []),
     apiKeysGenerated,
     tokenSecret: e.PMQ_TOKEN_SECRET ?? randomBytes(32).toString('hex'),

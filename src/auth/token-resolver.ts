@@ -13,8 +13,8 @@
 // finds the lock taken waits for the cache to be written (polling, at most the
 // call's timeout); when the lock goes without a cache entry (that call failed, or
 // its node died), it makes the call itself.
+import type { RedisClient } from '../redis/client.js';
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { USER_ID } from '../events/event-schema.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
@@ -58,7 +58,7 @@ export class TokenResolver {
   private readonly inflight = new Map<string, Promise<Resolution>>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly opts: TokenResolverOptions,
     /** Written into the lock: which node is calling, for whoever looks. */

@@ -4,7 +4,6 @@
 // push's way: node-channel.ts (this node's Redis channel) -> sessions.ts (the
 // user's sockets here). heartbeat.ts pings them all.
 import type { Server } from 'node:http';
-import type { Redis } from 'ioredis';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Context } from '../context.js';
@@ -14,6 +13,7 @@ import type { ReadDeps } from '../ops/read.js';
 import type { ClientFrame } from '../protocol/client-frames.js';
 import { CLOSE } from '../protocol/close-codes.js';
 import type { NodeMessage } from '../protocol/node-message.js';
+import type { RedisClient } from '../redis/client.js';
 import { createRedis } from '../redis/connection.js';
 import { Registry } from '../store/registry.js';
 import { AckBatcher } from './ack-batcher.js';
@@ -38,7 +38,7 @@ export class Gateway {
   private readonly handlers: FrameHandlers;
   /** One object for every socket's limits, not one each. */
   private readonly limits: ConnectionLimits;
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
   private stopping = false;
   /**
    * One set of listeners for every socket (`this` is the socket), not closures

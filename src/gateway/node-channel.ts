@@ -1,6 +1,6 @@
 // This node's Redis pub/sub channel: what workers and the API publish for the
 // users on this node arrives here (the messages: protocol/node-message.ts).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Logger } from '../logger.js';
 import { decodeNodeMessage, type NodeMessage } from '../protocol/node-message.js';
 
@@ -9,7 +9,7 @@ import { decodeNodeMessage, type NodeMessage } from '../protocol/node-message.js
  * A subscriber needs a connection of its own (Redis' rule for SUBSCRIBE).
  */
 export async function listenOnNodeChannel(
-  subscriber: Redis,
+  subscriber: RedisClient,
   channel: string,
   logger: Logger,
   onMessage: (m: NodeMessage<Buffer>) => void,

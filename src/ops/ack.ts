@@ -2,7 +2,7 @@
 // gateway many users' together (gateway/ack-batcher.ts gathers them); at a
 // reconnect, everything up to the client's `since`. Whatever the way, what an
 // ack does besides Redis (the tallies, the metric) is done by `counted`, here.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Metrics } from '../metrics.js';
 import type { Keys } from '../redis/keys.js';
 import type { StatsBuffer } from '../store/stats.js';
@@ -10,7 +10,7 @@ import { ackMessages, ackMessagesOfUsers } from '../store/pending.js';
 
 /** What acking uses: the store, and where acks are tallied. */
 export interface AckDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   stats: StatsBuffer;
   metrics: Pick<Metrics, 'acks'>;

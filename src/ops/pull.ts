@@ -1,6 +1,6 @@
 // A client asks for its pending messages again (WS' `pull`: it suspects a gap):
 // a page of each tier, oldest tier first, and the counts.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Config } from '../config.js';
 import type { Keys } from '../redis/keys.js';
 import type { MessageView } from '../events/stored-message.js';
@@ -14,7 +14,7 @@ export interface Pulled {
 }
 
 export interface PullDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   config: Pick<Config, 'pageSize'>;
 }

@@ -1,12 +1,12 @@
 // Marking messages read, whatever the front end (HTTP's POST .../read, WS' `read`
 // frame): the store call, and the user's sockets told of the new counts, here once.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Publisher } from '../push/publisher.js';
 import type { Keys } from '../redis/keys.js';
 import { markRead, type ReadTarget, type UnreadCounts } from '../store/unread.js';
 
 export interface ReadDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   publisher: Pick<Publisher, 'unread'>;
 }

@@ -2,7 +2,7 @@
 // registry ({u}:nodes), groups by node, and publishes one message per node.
 // Used by the events worker (new messages, nodes known from the apply step), the
 // redelivery sweep and the drains (nodes looked up here), and reads (counts).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { MessageView } from '../events/stored-message.js';
 import { encodeNodeMessage, type NodeMessage, type UserFrames } from '../protocol/node-message.js';
 import { messageFrameText, unreadFrame } from '../protocol/server-frames.js';
@@ -26,7 +26,7 @@ export interface LocatedDelivery {
 
 export class Publisher {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly logger: Logger,
   ) {}

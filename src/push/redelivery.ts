@@ -1,6 +1,6 @@
 // The redelivery schedule: a push puts its users here (uid -> when to check
 // whether they acked); workers/fast.worker.ts sweeps it.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../redis/keys.js';
 import { pipelineResults } from '../store/pipeline.js';
 
@@ -8,7 +8,7 @@ import { pipelineResults } from '../store/pipeline.js';
  * After a push to these users: their next check is due `ackTimeoutMs` from now
  * (sooner than one already scheduled, never later), and their attempts start over.
  */
-export async function scheduleRedelivery(redis: Redis, keys: Keys, uids: Iterable<string>, ackTimeoutMs: number): Promise<void> {
+export async function scheduleRedelivery(redis: RedisClient, keys: Keys, uids: Iterable<string>, ackTimeoutMs: number): Promise<void> {
   const list = [...uids];
   if (list.length === 0) return;
   const due = Date.now() + ackTimeoutMs;

@@ -1,51 +1,50 @@
 // ioredis clients. A process holds one command client (the API, the stores, the
-// queue producers) plus the connections BullMQ opens for its workers.
-import { Redis, type RedisOptions } from 'ioredis';
+// queue producers) plus the connections BullMQ opens for its workers. One Redis,
+// Sentinel or Cluster: the same code on each (redis/slot-groups.ts cuts what
+// spans users by slot where that matters).
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { RedisClient } from './client.js';
 import { defineScripts } from './scripts.js';
 
+type HostPort = { host: string; port: number };
+
 /**
- * Where Redis is: a URL, or Redis Sentinels that name the master. With sentinels
- * the URL gives only the master's password, database and TLS; its host is not used.
+ * Where Redis is: a URL, Redis Sentinels that name the master, or the seed nodes
+ * of a Redis Cluster. With sentinels or a cluster the URL gives only the
+ * password, TLS (and, with sentinels, the database); its host is not used.
  */
 export interface RedisTarget {
   url: string;
-  sentinels?: { host: string; port: number }[];
+  sentinels?: HostPort[];
   /** The master's name at the sentinels (`sentinel monitor <name> ...`). */
   sentinelMaster?: string;
+  cluster?: HostPort[];
+  /** Announced cluster address -> the address to connect to. */
+  natMap?: Record<string, HostPort>;
 }
 
 /**
- * The target of a configuration: its sentinels when it names some (the URL then
- * only for the master's password, db and TLS), else the URL.
+ * The target of a configuration: its cluster or its sentinels when it names
+ * some (the URL then only for the password, db and TLS), else the URL.
  */
-export function redisTargetOf(config: Pick<Config, 'redisSentinels' | 'redisSentinelMaster'>, url: string): RedisTarget {
+export function redisTargetOf(
+  config: Pick<Config, 'redisSentinels' | 'redisSentinelMaster' | 'redisClusterNodes' | 'redisClusterNatMap'>,
+  url: string,
+): RedisTarget {
+  if (config.redisClusterNodes !== undefined) {
+    return { url, cluster: config.redisClusterNodes, ...(config.redisClusterNatMap && { natMap: config.redisClusterNatMap }) };
+  }
   if (config.redisSentinels === undefined) return { url };
   return { url, sentinels: config.redisSentinels, sentinelMaster: config.redisSentinelMaster };
 }
 
-export function createRedis(target: RedisTarget, name: string, logger: Logger, extra: RedisOptions = {}): Redis {
-  const sentinel: RedisOptions =
-    target.sentinels === undefined
-      ? {}
-      : {
-          sentinels: target.sentinels,
-          name: target.sentinelMaster,
-          // Told by the sentinels that the master changed, reconnect at once.
-          failoverDetector: true,
-          // An old master that has become a replica refuses writes with READONLY
-          // (the command did not run): reconnect, ask the sentinels, send it again.
-          reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
-        };
-  const redis = new Redis(target.url, {
-    connectionName: name,
-    // Keep retrying a lost Redis for as long as it takes: the roles carry on by
-    // themselves when it comes back. /readyz reports the outage meanwhile.
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-    ...sentinel,
-    ...extra,
-  });
+/** Keep retrying a lost Redis for as long as it takes: the roles carry on by themselves when it comes back. */
+const retry = (times: number) => Math.min(times * 200, 2000);
+
+export function createRedis(target: RedisTarget, name: string, logger: Logger, extra: RedisOptions = {}): RedisClient {
+  const redis = target.cluster === undefined ? createSingle(target, name, extra) : createCluster(target, target.cluster, name, extra);
   let down = false;
   redis.on('error', (err: Error) => {
     if (!down) logger.warn({ err: err.message, connection: name }, 'redis connection error');
@@ -60,10 +59,57 @@ export function createRedis(target: RedisTarget, name: string, logger: Logger, e
 }
 
 /**
+ * A cluster client. What matters for PMQ (docs/operations.md, "Redis Cluster"):
+ * reads stay on the masters (a replica may lag behind a write PMQ just made);
+ * commands wait out a failover (MOVED, TRYAGAIN, CLUSTERDOWN are retried) rather
+ * than fail; the URL's password and TLS apply to every node.
+ */
+function createCluster(target: RedisTarget, nodes: HostPort[], name: string, extra: RedisOptions): Cluster {
+  const url = new URL(target.url);
+  const options: ClusterOptions = {
+    scaleReads: 'master',
+    clusterRetryStrategy: retry,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 200,
+    // A failover can take a few seconds (cluster-node-timeout): redirections are
+    // retried with the delays above rather than given up after the default 16.
+    maxRedirections: 64,
+    ...(target.natMap && { natMap: target.natMap }),
+    redisOptions: {
+      connectionName: name,
+      ...(url.username && { username: decodeURIComponent(url.username) }),
+      ...(url.password && { password: decodeURIComponent(url.password) }),
+      ...(url.protocol === 'rediss:' && { tls: {} }),
+      retryStrategy: retry,
+      ...extra,
+    },
+  };
+  return new Cluster(nodes, options);
+}
+
+function createSingle(target: RedisTarget, name: string, extra: RedisOptions): Redis {
+  const sentinel: RedisOptions =
+    target.sentinels === undefined
+      ? {}
+      : {
+          sentinels: target.sentinels,
+          name: target.sentinelMaster,
+          // Told by the sentinels that the master changed, reconnect at once.
+          failoverDetector: true,
+          // An old master that has become a replica refuses writes with READONLY
+          // (the command did not run): reconnect, ask the sentinels, send it again.
+          reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+        };
+  // /readyz reports an outage meanwhile.
+  return new Redis(target.url, { connectionName: name, retryStrategy: retry, ...sentinel, ...extra });
+}
+
+/**
  * Warns when Redis may evict keys: an evicted key is a lost event or a wrong count.
  * Managed Redis services often refuse CONFIG; that is not an error here.
  */
-export async function checkEvictionPolicy(redis: Redis, logger: Logger): Promise<void> {
+export async function checkEvictionPolicy(redis: RedisClient, logger: Logger): Promise<void> {
   try {
     const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
     const policy = reply[1];

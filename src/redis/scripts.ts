@@ -3,7 +3,8 @@
 // count varies (the caller passes it); each file opens with a comment naming its
 // KEYS and ARGV.
 import { readFileSync, readdirSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { toView, type MessageView, type StoredMessage, type Tier } from '../events/stored-message.js';
 import { USER_KEY_SUFFIX as S, type Keys, type UserKeys } from './keys.js';
 
@@ -50,7 +51,7 @@ function withIncludes(lua: string, file: string): string {
 }
 
 /** Sends a script's call (its keys then its ARGV, flat); on a pipeline it is queued. */
-function send(runner: Redis | ChainableCommander, command: string, keysAndArgs: (string | number)[]): unknown {
+function send(runner: RedisClient | ChainableCommander, command: string, keysAndArgs: (string | number)[]): unknown {
   const fn = (runner as unknown as Record<string, (...a: unknown[]) => unknown>)[command];
   if (typeof fn !== 'function') throw new Error(`Lua script ${command} is not defined on this client`);
   return fn.apply(runner, keysAndArgs);
@@ -62,7 +63,7 @@ function send(runner: Redis | ChainableCommander, command: string, keysAndArgs: 
  * a pipeline, whose caller decodes that reply out of pipeline.exec with `decode`.
  */
 export type Script<A extends unknown[], D extends (raw: unknown, ...args: A) => unknown> = ((
-  redis: Redis,
+  redis: RedisClient,
   ...args: A
 ) => Promise<ReturnType<D>>) & {
   queue: (pipeline: ChainableCommander, ...args: A) => void;
@@ -80,7 +81,7 @@ function script<A extends unknown[], D extends (raw: unknown, ...args: A) => unk
   call: (...args: A) => (string | number)[],
   decode: D,
 ): Script<A, D> {
-  const run = async (redis: Redis, ...args: A) => {
+  const run = async (redis: RedisClient, ...args: A) => {
     const raw = await (send(redis, command, call(...args)) as Promise<unknown>);
     return decode(raw, ...args) as ReturnType<D>;
   };
@@ -91,7 +92,7 @@ function script<A extends unknown[], D extends (raw: unknown, ...args: A) => unk
 }
 
 /** Registers every script on a client (EVALSHA, with EVAL on NOSCRIPT, by ioredis). */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   for (const s of scriptFiles()) {
     const command = camel(s.name);
     if (typeof (redis as unknown as Record<string, unknown>)[command] === 'function') continue;

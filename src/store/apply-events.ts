@@ -6,7 +6,7 @@
 //
 // One call for many users is right on a standalone Redis (or Sentinel). Under
 // Cluster the users of one call must share a hash slot: the grouping goes here.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { AcceptedEvent } from '../events/event-schema.js';
 import { toStoredMessage, toView, type MessageView, type StoredMessage } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
@@ -41,7 +41,7 @@ export interface ApplyResult {
 /** About 2 ms of Redis per 100 events: calls are cut at this many events. */
 const MAX_EVENTS_PER_CALL = 250;
 
-export async function applyEvents(redis: Redis, keys: Keys, events: AcceptedEvent[]): Promise<ApplyResult> {
+export async function applyEvents(redis: RedisClient, keys: Keys, events: AcceptedEvent[]): Promise<ApplyResult> {
   const byUser = new Map<string, { stored: StoredMessage; acceptedAt: number }[]>();
   for (const e of events) {
     const entry = { stored: toStoredMessage(e), acceptedAt: e.accepted_at };

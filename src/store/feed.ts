@@ -1,5 +1,5 @@
 // One page of a user's feed, newest first, each message with its state and tier.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { MessageState, MessageView } from '../events/stored-message.js';
 import { toView } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
@@ -13,7 +13,7 @@ export interface FeedPage {
 }
 
 export async function listFeed(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   uid: string,
   before: number | undefined,

@@ -1,6 +1,6 @@
 // Pending messages: read them by tier in seq order, and acknowledge delivery
 // (an acked message leaves the pending set).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { MessageView } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
@@ -8,7 +8,7 @@ import { pipelineResults } from './pipeline.js';
 
 /** Acks one user's messages; returns how many left each tier (for the tallies). */
 export async function ackMessages(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   uid: string,
   ids: string[],
@@ -24,7 +24,7 @@ const ACK_IDS_PER_CALL = 1000;
  * cut at ACK_IDS_PER_CALL ids); returns how many left each tier, in all.
  */
 export async function ackMessagesOfUsers(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   acks: Map<string, Set<string>>,
 ): Promise<{ fast: number; delayed: number }> {
@@ -57,7 +57,7 @@ const USERS_PER_CALL = 50;
 
 /** One page of a user's pending messages in one tier, in seq order, after `afterSeq`. */
 export async function pendingPage(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   uid: string,
   tier: PendingTier,
@@ -70,7 +70,7 @@ export async function pendingPage(
 
 /** The first pages of several users in one round trip. */
 export async function pendingPages(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   uids: string[],
   tier: PendingTier,
@@ -89,7 +89,7 @@ export async function pendingPages(
  * steps. Returns whether every message after `since` is still there to be sent.
  */
 export async function ackThrough(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   uid: string,
   since: number,
@@ -106,6 +106,6 @@ export async function ackThrough(
 }
 
 /** How many messages wait in one of the user's tiers. */
-export function pendingCount(redis: Redis, keys: Keys, uid: string, tier: PendingTier): Promise<number> {
+export function pendingCount(redis: RedisClient, keys: Keys, uid: string, tier: PendingTier): Promise<number> {
   return redis.zcard(keys.user(uid)[tier]);
 }

@@ -5,7 +5,7 @@
 // A node registers a user when its first socket of that user opens and removes
 // them when the last one closes; the calls for one user are chained in this
 // process, so that a quick close-and-reopen cannot end unregistered.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Clock } from '../events/clock.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
@@ -25,7 +25,7 @@ export class Registry {
   private closed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly nodeId: string,
     private readonly clock: Clock,
@@ -133,7 +133,7 @@ function* batches(uids: Iterable<string>): Generator<string[]> {
  * stop going to a channel nobody reads. Bounded by `maxNodes` and `maxUsers`.
  */
 export async function sweepDeadNodes(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   now: number,
   ttlMs: number,

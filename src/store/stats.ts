@@ -5,14 +5,14 @@
 // buffer that a process flushes once a second: a process killed between the two
 // leaves a tally off by what it had not flushed. They feed gauges and admin
 // views; the per-user state is what counts and deliveries rest on.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
 
 export type StatName = 'fast' | 'delayed' | 'purged' | 'purged_pending' | 'purged_unread';
 export type StatDelta = Partial<Record<StatName, number>>;
 
-export async function addStats(redis: Redis, keys: Keys, delta: StatDelta): Promise<void> {
+export async function addStats(redis: RedisClient, keys: Keys, delta: StatDelta): Promise<void> {
   const entries = Object.entries(delta).filter(([, n]) => n !== 0);
   if (entries.length === 0) return;
   const multi = redis.multi();
@@ -20,7 +20,7 @@ export async function addStats(redis: Redis, keys: Keys, delta: StatDelta): Prom
   await multi.exec();
 }
 
-export async function readStats(redis: Redis, keys: Keys): Promise<Record<StatName, number>> {
+export async function readStats(redis: RedisClient, keys: Keys): Promise<Record<StatName, number>> {
   const raw = await redis.hgetall(keys.stats);
   const n = (k: StatName) => Number(raw[k] ?? 0);
   return {
@@ -38,7 +38,7 @@ export class StatsBuffer {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly logger: Logger,
     everyMs = 1000,

@@ -3,7 +3,7 @@
 // retention. The global indexes (uid -> oldest time) find the users that are due
 // without scanning the keyspace; each round takes at most `users` of them and at
 // most `perUser` messages of each, so no single command holds Redis for long.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
 import { addStats } from './stats.js';
@@ -43,7 +43,7 @@ export interface PurgeResult {
 
 /** Moves fast-tier messages accepted before `cutoff` into the delayed tier. */
 export async function moveDueToDelayed(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   cutoff: number,
   bounds: Bounds,
@@ -78,7 +78,7 @@ export async function moveDueToDelayed(
 
 /** Removes every message accepted before `cutoff`: feed, pending, unread, seen-mark. */
 export async function purgeExpired(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   cutoff: number,
   bounds: Bounds,
@@ -124,12 +124,12 @@ export async function purgeExpired(
  * A user whose step failed goes to the cutoff in the index: no longer due in
  * this call (the rounds go on with the users after them), due again at the next.
  */
-async function skipUser(redis: Redis, index: string, uid: string, cutoff: number, err: Error, onFailure: OnUserFailure) {
+async function skipUser(redis: RedisClient, index: string, uid: string, cutoff: number, err: Error, onFailure: OnUserFailure) {
   onFailure(uid, err);
   await redis.zadd(index, cutoff, uid);
 }
 
-function dueUsers(redis: Redis, index: string, cutoff: number, limit: number): Promise<string[]> {
+function dueUsers(redis: RedisClient, index: string, cutoff: number, limit: number): Promise<string[]> {
   return redis.zrangebyscore(index, '-inf', `(${cutoff}`, 'LIMIT', 0, limit);
 }
 
@@ -138,7 +138,7 @@ function dueUsers(redis: Redis, index: string, cutoff: number, limit: number): P
  * takes them out when none is left. The events worker may add a message between
  * the script and ZREM; the check after ZREM puts the user back in that case.
  */
-async function reindex(redis: Redis, index: string, userZset: string, uid: string, oldest: number): Promise<void> {
+async function reindex(redis: RedisClient, index: string, userZset: string, uid: string, oldest: number): Promise<void> {
   if (oldest >= 0) {
     await redis.zadd(index, oldest, uid);
     return;

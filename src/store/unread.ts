@@ -1,7 +1,7 @@
 // Unread counts: read them, and mark messages read (by category, all, or by id).
 // Counts only ever change inside the Lua scripts; every answer carries the
 // absolute counts, never a delta, so a client cannot drift.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
 
@@ -27,13 +27,13 @@ export function toCounts(uid: string, flat: (string | number)[]): UnreadCounts {
   return { uid, total, counts };
 }
 
-export async function getUnread(redis: Redis, keys: Keys, uid: string): Promise<UnreadCounts> {
+export async function getUnread(redis: RedisClient, keys: Keys, uid: string): Promise<UnreadCounts> {
   const flat = await redis.hgetall(keys.user(uid).unread);
   return toCounts(uid, Object.entries(flat).flat());
 }
 
 export async function markRead(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   uid: string,
   target: ReadTarget,

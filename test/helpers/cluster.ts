@@ -3,7 +3,7 @@
 // every message frame on the wire (PmqClient drops duplicates by id; a test of
 // exactness must see them).
 import { connect, createServer, type Socket } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/client.js';
 import type { Keys } from '../../src/redis/keys.js';
 import { waitFor } from './service.js';
 import { spawnRole, type RoleProcess } from './spawn-role.js';
@@ -39,7 +39,7 @@ export async function spawnGateway(env: Record<string, string>, nodeId: string):
 
 /** What the registry in Redis says about one node and some users. */
 export async function registryState(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   nodeId: string,
   uids: string[],
