@@ -8,7 +8,7 @@ import { encodeNodeMessage, type NodeMessage, type UserFrames } from '../protoco
 import { messageFrameText, unreadFrame } from '../protocol/server-frames.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
-import { pipelineResults } from '../store/pipeline.js';
+import { pipelineResults } from '../redis/pipeline.js';
 import type { UnreadCounts } from '../store/unread.js';
 
 export interface Delivery {

@@ -2,7 +2,7 @@
 // whether they acked); workers/fast.worker.ts sweeps it.
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../redis/keys.js';
-import { pipelineResults } from '../store/pipeline.js';
+import { pipelineResults } from '../redis/pipeline.js';
 
 /**
  * After a push to these users: their next check is due `ackTimeoutMs` from now

@@ -11,7 +11,7 @@ import type { AcceptedEvent } from '../events/event-schema.js';
 import { toStoredMessage, toView, type MessageView, type StoredMessage } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
-import { pipelineResults } from './pipeline.js';
+import { pipelineResults } from '../redis/pipeline.js';
 import { toCounts, type UnreadCounts } from './unread.js';
 
 export interface UserApplied {

@@ -4,7 +4,7 @@ import type { RedisClient } from '../redis/client.js';
 import type { MessageView } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
-import { pipelineResults } from './pipeline.js';
+import { pipelineResults } from '../redis/pipeline.js';
 
 /** Acks one user's messages; returns how many left each tier (for the tallies). */
 export async function ackMessages(

@@ -9,7 +9,7 @@ import type { RedisClient } from '../redis/client.js';
 import type { Clock } from '../events/clock.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
-import { pipelineResults } from './pipeline.js';
+import { pipelineResults } from '../redis/pipeline.js';
 
 /** Users per round trip when a node re-registers or removes all its users. */
 const BATCH = 500;
