@@ -9,6 +9,7 @@ import { messageFrameText, unreadFrame } from '../protocol/server-frames.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
 import { pipelineResults } from '../redis/pipeline.js';
+import { execEach, type KeyedCommand } from '../redis/slot-groups.js';
 import type { UnreadCounts } from '../store/unread.js';
 
 export interface Delivery {
@@ -37,9 +38,13 @@ export class Publisher {
    */
   async deliver(deliveries: Delivery[]): Promise<Set<string>> {
     if (deliveries.length === 0) return new Set();
-    const pipeline = this.redis.pipeline();
-    for (const d of deliveries) pipeline.hkeys(this.keys.user(d.uid).nodes);
-    const nodes = (await pipelineResults(pipeline)) as string[][];
+    const nodes = (await execEach(
+      this.redis,
+      deliveries.map((d): KeyedCommand => {
+        const key = this.keys.user(d.uid).nodes;
+        return [key, (p) => p.hkeys(key)];
+      }),
+    )) as string[][];
     return this.send(deliveries.map((d, i) => ({ uid: d.uid, messages: d.messages, nodes: nodes[i]! })));
   }
 
@@ -82,13 +87,16 @@ export class Publisher {
     const pipeline = this.redis.pipeline();
     for (const node of nodes) pipeline.publish(this.keys.nodeChannel(node), encodeNodeMessage(message(byNode.get(node)!)));
     const receivers = await pipelineResults(pipeline);
-    const cleanup = this.redis.pipeline();
+    const cleanup: KeyedCommand[] = [];
     nodes.forEach((node, i) => {
       if (receivers[i] !== 0) return;
-      for (const u of byNode.get(node)!) cleanup.hdel(this.keys.user(u.uid).nodes, node);
+      for (const u of byNode.get(node)!) {
+        const key = this.keys.user(u.uid).nodes;
+        cleanup.push([key, (p) => p.hdel(key, node)]);
+      }
       this.logger.debug({ deadNode: node }, 'no gateway listens on this node channel: registry entries removed');
     });
-    if (cleanup.length > 0) await pipelineResults(cleanup);
+    if (cleanup.length > 0) await execEach(this.redis, cleanup);
   }
 }
 

@@ -9,7 +9,6 @@
 import type { ChainableCommander } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { isCluster, type RedisClient } from './client.js';
-import { pipelineResults } from './pipeline.js';
 
 /** The hash slot of a key as Redis Cluster computes it: of its hash tag (`{u:42}`) when it has one. */
 export function slotOf(key: string): number {
@@ -36,11 +35,46 @@ export function groupBySlot<T>(redis: RedisClient, items: Iterable<T>, keyOf: (i
 }
 
 /**
+ * Script calls over many users: `items` grouped by slot, each group cut into
+ * calls of at most `max` in weight (an item heavier than that has a call of its
+ * own), so that no call holds Redis long. On one Redis the cut alone.
+ */
+export function callsBySlot<T>(
+  redis: RedisClient,
+  items: Iterable<T>,
+  keyOf: (item: T) => string,
+  weightOf: (item: T) => number,
+  max: number,
+): T[][] {
+  const calls: T[][] = [];
+  for (const group of groupBySlot(redis, items, keyOf)) {
+    let call: T[] = [];
+    let weight = 0;
+    for (const item of group) {
+      const w = weightOf(item);
+      if (weight > 0 && weight + w > max) {
+        calls.push(call);
+        call = [];
+        weight = 0;
+      }
+      call.push(item);
+      weight += w;
+    }
+    if (call.length > 0) calls.push(call);
+  }
+  return calls;
+}
+
+/** A command's outcome in a pipeline, as ioredis gives it. */
+export type Settled = [error: Error | null, reply: unknown];
+
+/**
  * Sends each batch's commands (`queue` puts them on the pipeline it is given)
  * in as few round trips as the topology allows, and resolves to each batch's
  * replies, in the order of `batches`. On a cluster a batch's commands must all
- * be of the slot `keyOf(batch)` names; batches of one master share its pipeline.
- * Any command's error rejects the whole (as pipelineResults does).
+ * be of the slot of `keyOf(batch)`; the batches of one master share its
+ * pipeline, the masters are sent to in parallel. Any command's error rejects
+ * the whole (as pipelineResults does); execBatchesSettled keeps them apart.
  */
 export async function execBatches<B>(
   redis: RedisClient,
@@ -48,6 +82,22 @@ export async function execBatches<B>(
   keyOf: (batch: B) => string,
   queue: (pipeline: ChainableCommander, batch: B) => void,
 ): Promise<unknown[][]> {
+  const settled = await execBatchesSettled(redis, batches, keyOf, queue);
+  return settled.map((replies) =>
+    replies.map(([err, reply]) => {
+      if (err) throw err;
+      return reply;
+    }),
+  );
+}
+
+/** As execBatches, with each command's error beside its reply (a step that skips what failed). */
+export async function execBatchesSettled<B>(
+  redis: RedisClient,
+  batches: B[],
+  keyOf: (batch: B) => string,
+  queue: (pipeline: ChainableCommander, batch: B) => void,
+): Promise<Settled[][]> {
   if (batches.length === 0) return [];
   const byNode = new Map<string, number[]>();
   if (!isCluster(redis)) byNode.set('', batches.map((_, i) => i));
@@ -62,7 +112,7 @@ export async function execBatches<B>(
       else byNode.set(node, [i]);
     });
   }
-  const replies: unknown[][] = new Array(batches.length);
+  const replies: Settled[][] = new Array(batches.length);
   await Promise.all(
     [...byNode.values()].map(async (indexes) => {
       const pipeline = redis.pipeline();
@@ -71,13 +121,23 @@ export async function execBatches<B>(
         queue(pipeline, batches[i]!);
         return pipeline.length - before;
       });
-      const flat = await pipelineResults(pipeline);
+      const flat = await pipeline.exec();
+      if (flat === null) throw new Error('pipeline was discarded');
       let at = 0;
       indexes.forEach((i, k) => {
-        replies[i] = flat.slice(at, at + counts[k]!);
+        replies[i] = flat.slice(at, at + counts[k]!) as Settled[];
         at += counts[k]!;
       });
     }),
   );
   return replies;
+}
+
+/** A command and the key that places it: `queue` puts it on the pipeline of that key's node. */
+export type KeyedCommand = [key: string, queue: (pipeline: ChainableCommander) => void];
+
+/** One command per entry, each on its key's node; the replies in order. */
+export async function execEach(redis: RedisClient, commands: KeyedCommand[]): Promise<unknown[]> {
+  const replies = await execBatches(redis, commands, ([key]) => key, (p, [, queue]) => queue(p));
+  return replies.map((r) => r[0]);
 }

@@ -4,14 +4,14 @@
 // user is online, and what to push there: the new pending messages, and those of
 // a retried job that are still pending (its earlier attempt may never have pushed).
 //
-// One call for many users is right on a standalone Redis (or Sentinel). Under
-// Cluster the users of one call must share a hash slot: the grouping goes here.
+// One call for many users on a standalone Redis (or Sentinel); under Cluster one
+// call per hash slot's users, the calls of one node in one pipeline.
 import type { RedisClient } from '../redis/client.js';
 import type { AcceptedEvent } from '../events/event-schema.js';
 import { toStoredMessage, toView, type MessageView, type StoredMessage } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
-import { pipelineResults } from '../redis/pipeline.js';
+import { callsBySlot, execBatches } from '../redis/slot-groups.js';
 import { toCounts, type UnreadCounts } from './unread.js';
 
 export interface UserApplied {
@@ -50,49 +50,73 @@ export async function applyEvents(redis: RedisClient, keys: Keys, events: Accept
     else byUser.set(e.to, [entry]);
   }
 
-  const pipeline = redis.pipeline();
-  const calls: number[] = []; // the pipeline positions of the script calls
-  let users: string[] = []; // base keys
-  let args: (string | number)[] = [];
-  let inCall = 0;
+  // One script call per group of users that share a slot (all users, on one
+  // Redis), cut at MAX_EVENTS_PER_CALL events.
+  type UserEvents = [uid: string, list: { stored: StoredMessage; acceptedAt: number }[]];
+  const calls: UserEvents[][] = callsBySlot(
+    redis,
+    byUser.entries(),
+    ([uid]) => keys.userBase(uid),
+    ([, list]) => list.length,
+    MAX_EVENTS_PER_CALL,
+  );
+
   const feedIndex: (string | number)[] = [];
   const fastIndex: (string | number)[] = [];
-  const endCall = () => {
-    calls.push(pipeline.length);
-    scripts.applyEvents.queue(pipeline, users, args);
-    users = [];
-    args = [];
-    inCall = 0;
-  };
   for (const [uid, list] of byUser) {
-    if (inCall > 0 && inCall + list.length > MAX_EVENTS_PER_CALL) endCall();
     let oldest = Infinity;
     let oldestCounted = Infinity;
-    args.push(list.length);
     for (const { stored, acceptedAt } of list) {
-      args.push(stored.id, stored.category, stored.counted ? '1' : '0', acceptedAt, JSON.stringify(stored));
       oldest = Math.min(oldest, acceptedAt);
       if (stored.counted) oldestCounted = Math.min(oldestCounted, acceptedAt);
     }
-    users.push(keys.userBase(uid));
-    inCall += list.length;
     feedIndex.push(oldest, uid);
     if (oldestCounted !== Infinity) fastIndex.push(oldestCounted, uid);
   }
-  if (inCall > 0) endCall();
+
   // The maintenance indexes say which users have something to age. They are
   // outside the users' slots, so they cannot be in the script; they are written
-  // after it, in the same round trip, and again by any retry of this job (LT:
-  // only ever lowered here), so a crash between the two loses nothing.
-  if (feedIndex.length > 0) pipeline.zadd(keys.feedIndex, 'LT', ...feedIndex);
-  if (fastIndex.length > 0) pipeline.zadd(keys.fastIndex, 'LT', ...fastIndex);
-  const replies = await pipelineResults(pipeline);
-  const perUser = calls.flatMap((i) => scripts.applyEvents.decode(replies[i]));
+  // beside it (after it, in the same round trip, on one Redis), and again by any
+  // retry of this job (LT: only ever lowered here), so a crash between the two
+  // loses nothing. An index entry written before its events costs the sweep a
+  // look at a user with nothing to age.
+  type Batch = { call: UserEvents[] } | { index: string; entries: (string | number)[] };
+  const batches: Batch[] = calls.map((call) => ({ call }));
+  if (feedIndex.length > 0) batches.push({ index: keys.feedIndex, entries: feedIndex });
+  if (fastIndex.length > 0) batches.push({ index: keys.fastIndex, entries: fastIndex });
+  const replies = await execBatches(
+    redis,
+    batches,
+    (b) => ('call' in b ? keys.userBase(b.call[0]![0]) : b.index),
+    (pipeline, b) => {
+      if (!('call' in b)) {
+        pipeline.zadd(b.index, 'LT', ...b.entries);
+        return;
+      }
+      const args: (string | number)[] = [];
+      for (const [, list] of b.call) {
+        args.push(list.length);
+        for (const { stored, acceptedAt } of list) {
+          args.push(stored.id, stored.category, stored.counted ? '1' : '0', acceptedAt, JSON.stringify(stored));
+        }
+      }
+      scripts.applyEvents.queue(
+        pipeline,
+        b.call.map(([uid]) => keys.userBase(uid)),
+        args,
+      );
+    },
+  );
+  // Users in the order of the calls, each with its decoded reply.
+  const perUser = new Map<string, ReturnType<typeof scripts.applyEvents.decode>[number]>();
+  calls.forEach((call, i) => {
+    const decoded = scripts.applyEvents.decode(replies[i]![0]);
+    call.forEach(([uid], k) => perUser.set(uid, decoded[k]!));
+  });
 
   const result: ApplyResult = { applied: 0, duplicates: 0, pending: 0, stillPending: 0, byUser: new Map() };
-  let u = 0;
   for (const [uid, list] of byUser) {
-    const { seqs, nodes, unread, stillPending } = perUser[u++]!;
+    const { seqs, nodes, unread, stillPending } = perUser.get(uid)!;
     const pending: MessageView[] = [];
     list.forEach(({ stored }, i) => {
       const seq = seqs[i] ?? 0;

@@ -4,7 +4,7 @@ import type { RedisClient } from '../redis/client.js';
 import type { MessageView } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
-import { pipelineResults } from '../redis/pipeline.js';
+import { callsBySlot, execBatches } from '../redis/slot-groups.js';
 
 /** Acks one user's messages; returns how many left each tier (for the tallies). */
 export async function ackMessages(
@@ -20,29 +20,24 @@ export async function ackMessages(
 const ACK_IDS_PER_CALL = 1000;
 
 /**
- * Acks of many users in one round trip (ack-n.lua takes several users per call,
- * cut at ACK_IDS_PER_CALL ids); returns how many left each tier, in all.
+ * Acks of many users in one round trip per node (ack-n.lua takes several users
+ * of one slot per call, cut at ACK_IDS_PER_CALL ids); returns how many left each
+ * tier, in all.
  */
 export async function ackMessagesOfUsers(
   redis: RedisClient,
   keys: Keys,
   acks: Map<string, Set<string>>,
 ): Promise<{ fast: number; delayed: number }> {
-  const pipeline = redis.pipeline();
-  let call: { base: string; ids: Set<string> }[] = [];
-  let inCall = 0;
-  for (const [uid, ids] of acks) {
-    if (inCall > 0 && inCall + ids.size > ACK_IDS_PER_CALL) {
-      scripts.ack.queue(pipeline, call);
-      call = [];
-      inCall = 0;
-    }
-    call.push({ base: keys.userBase(uid), ids });
-    inCall += ids.size;
-  }
-  if (call.length > 0) scripts.ack.queue(pipeline, call);
+  const calls = callsBySlot(redis, acks, ([uid]) => keys.userBase(uid), ([, ids]) => ids.size, ACK_IDS_PER_CALL);
+  const replies = await execBatches(
+    redis,
+    calls,
+    (call) => keys.userBase(call[0]![0]),
+    (pipeline, call) => scripts.ack.queue(pipeline, call.map(([uid, ids]) => ({ base: keys.userBase(uid), ids }))),
+  );
   const acked = { fast: 0, delayed: 0 };
-  for (const reply of await pipelineResults(pipeline)) {
+  for (const [reply] of replies) {
     const { fast, delayed } = scripts.ack.decode(reply);
     acked.fast += fast;
     acked.delayed += delayed;
@@ -77,11 +72,20 @@ export async function pendingPages(
   afterSeq: number,
   limit: number,
 ): Promise<MessageView[][]> {
-  const pipeline = redis.pipeline();
-  for (let i = 0; i < uids.length; i += USERS_PER_CALL) {
-    scripts.pendingPage.queue(pipeline, tier, uids.slice(i, i + USERS_PER_CALL).map((uid) => keys.userBase(uid)), afterSeq, limit);
-  }
-  return (await pipelineResults(pipeline)).flatMap((reply) => scripts.pendingPage.decode(reply, tier));
+  // Grouped by slot, the users' pages come back in another order: put back.
+  const calls = callsBySlot(redis, uids.keys(), (i) => keys.userBase(uids[i]!), () => 1, USERS_PER_CALL);
+  const replies = await execBatches(
+    redis,
+    calls,
+    (call) => keys.userBase(uids[call[0]!]!),
+    (pipeline, call) => scripts.pendingPage.queue(pipeline, tier, call.map((i) => keys.userBase(uids[i]!)), afterSeq, limit),
+  );
+  const pages: MessageView[][] = new Array(uids.length);
+  calls.forEach((call, c) => {
+    const decoded = scripts.pendingPage.decode(replies[c]![0], tier);
+    call.forEach((i, k) => (pages[i] = decoded[k]!));
+  });
+  return pages;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { RedisClient } from '../redis/client.js';
 import type { Clock } from '../events/clock.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
-import { pipelineResults } from '../redis/pipeline.js';
+import { execEach, type KeyedCommand } from '../redis/slot-groups.js';
 
 /** Users per round trip when a node re-registers or removes all its users. */
 const BATCH = 500;
@@ -35,23 +35,23 @@ export class Registry {
   add(uid: string): Promise<void> {
     return this.chain(uid, async () => {
       if (this.closed) return;
-      await pipelineResults(
-        this.redis
-          .pipeline()
-          .hset(this.keys.user(uid).nodes, this.nodeId, 1)
-          .sadd(this.keys.nodeUsers(this.nodeId), uid),
-      );
+      const userNodes = this.keys.user(uid).nodes;
+      const nodeUsers = this.keys.nodeUsers(this.nodeId);
+      await execEach(this.redis, [
+        [userNodes, (p) => p.hset(userNodes, this.nodeId, 1)],
+        [nodeUsers, (p) => p.sadd(nodeUsers, uid)],
+      ]);
     });
   }
 
   remove(uid: string): Promise<void> {
     return this.chain(uid, async () => {
-      await pipelineResults(
-        this.redis
-          .pipeline()
-          .hdel(this.keys.user(uid).nodes, this.nodeId)
-          .srem(this.keys.nodeUsers(this.nodeId), uid),
-      );
+      const userNodes = this.keys.user(uid).nodes;
+      const nodeUsers = this.keys.nodeUsers(this.nodeId);
+      await execEach(this.redis, [
+        [userNodes, (p) => p.hdel(userNodes, this.nodeId)],
+        [nodeUsers, (p) => p.srem(nodeUsers, uid)],
+      ]);
     });
   }
 
@@ -59,10 +59,11 @@ export class Registry {
   async addAll(uids: Iterable<string>): Promise<void> {
     for (const batch of batches(uids)) {
       if (this.closed) return;
-      const p = this.redis.pipeline();
-      for (const uid of batch) p.hset(this.keys.user(uid).nodes, this.nodeId, 1);
-      p.sadd(this.keys.nodeUsers(this.nodeId), ...batch);
-      await pipelineResults(p);
+      const nodeUsers = this.keys.nodeUsers(this.nodeId);
+      await execEach(this.redis, [
+        ...batch.map((uid): KeyedCommand => [this.keys.user(uid).nodes, (p) => p.hset(this.keys.user(uid).nodes, this.nodeId, 1)]),
+        [nodeUsers, (p) => p.sadd(nodeUsers, ...batch)],
+      ]);
     }
   }
 
@@ -70,11 +71,12 @@ export class Registry {
   async removeAll(uids: Iterable<string>): Promise<void> {
     this.closed = true;
     for (const batch of batches(uids)) {
-      const p = this.redis.pipeline();
-      for (const uid of batch) p.hdel(this.keys.user(uid).nodes, this.nodeId);
-      await pipelineResults(p);
+      await execEach(
+        this.redis,
+        batch.map((uid): KeyedCommand => [this.keys.user(uid).nodes, (p) => p.hdel(this.keys.user(uid).nodes, this.nodeId)]),
+      );
     }
-    await pipelineResults(this.redis.pipeline().del(this.keys.nodeUsers(this.nodeId)).zrem(this.keys.nodes, this.nodeId));
+    await forgetNode(this.redis, this.keys, this.nodeId);
   }
 
   /**
@@ -115,6 +117,15 @@ export class Registry {
   }
 }
 
+/** A node's user set and its heartbeat (two slots under Cluster). */
+async function forgetNode(redis: RedisClient, keys: Keys, node: string): Promise<void> {
+  const set = keys.nodeUsers(node);
+  await execEach(redis, [
+    [set, (p) => p.del(set)],
+    [keys.nodes, (p) => p.zrem(keys.nodes, node)],
+  ]);
+}
+
 function* batches(uids: Iterable<string>): Generator<string[]> {
   let batch: string[] = [];
   for (const uid of uids) {
@@ -150,14 +161,14 @@ export async function sweepDeadNodes(
       const [next, uids] = await redis.sscan(set, cursor, 'COUNT', BATCH);
       cursor = next;
       if (uids.length > 0) {
-        const p = redis.pipeline();
-        for (const uid of uids) p.hdel(keys.user(uid).nodes, node);
-        p.srem(set, ...uids);
-        await pipelineResults(p);
+        await execEach(redis, [
+          ...uids.map((uid): KeyedCommand => [keys.user(uid).nodes, (p) => p.hdel(keys.user(uid).nodes, node)]),
+          [set, (p) => p.srem(set, ...uids)],
+        ]);
         users += uids.length;
       }
     } while (cursor !== '0');
-    await pipelineResults(redis.pipeline().del(set).zrem(keys.nodes, node));
+    await forgetNode(redis, keys, node);
     swept++;
   }
   return { nodes: swept, users, more: dead.length === bounds.maxNodes };

@@ -6,6 +6,7 @@
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
+import { execBatchesSettled } from '../redis/slot-groups.js';
 import { addStats } from './stats.js';
 
 export interface Bounds {
@@ -53,12 +54,15 @@ export async function moveDueToDelayed(
   for (let round = 0; round < bounds.rounds; round++) {
     const uids = await dueUsers(redis, keys.fastIndex, cutoff, bounds.users);
     if (uids.length === 0) return result;
-    const pipeline = redis.pipeline();
-    for (const uid of uids) scripts.moveTier.queue(pipeline, keys.user(uid), cutoff, bounds.perUser);
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = await execBatchesSettled(
+      redis,
+      uids,
+      (uid) => keys.userBase(uid),
+      (p, uid) => scripts.moveTier.queue(p, keys.user(uid), cutoff, bounds.perUser),
+    );
     let moved = 0;
     for (const [i, uid] of uids.entries()) {
-      const [err, reply] = replies[i] ?? [];
+      const [err, reply] = replies[i]![0]!;
       if (err) {
         await skipUser(redis, keys.fastIndex, uid, cutoff, err, onFailure);
         result.failed++;
@@ -88,15 +92,18 @@ export async function purgeExpired(
   for (let round = 0; round < bounds.rounds; round++) {
     const uids = await dueUsers(redis, keys.feedIndex, cutoff, bounds.users);
     if (uids.length === 0) return result;
-    const pipeline = redis.pipeline();
-    for (const uid of uids) scripts.purge.queue(pipeline, keys.user(uid), cutoff, bounds.perUser);
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = await execBatchesSettled(
+      redis,
+      uids,
+      (uid) => keys.userBase(uid),
+      (p, uid) => scripts.purge.queue(p, keys.user(uid), cutoff, bounds.perUser),
+    );
     let purged = 0;
     let fast = 0;
     let delayed = 0;
     let unread = 0;
     for (const [i, uid] of uids.entries()) {
-      const [err, reply] = replies[i] ?? [];
+      const [err, reply] = replies[i]![0]!;
       if (err) {
         await skipUser(redis, keys.feedIndex, uid, cutoff, err, onFailure);
         result.failed++;
