@@ -87,6 +87,8 @@ const envSchema = z.object({
   PMQ_REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
   PMQ_REDIS_CLUSTER_NODES: hostPorts.optional(),
   PMQ_REDIS_CLUSTER_NAT_MAP: natMap.optional(),
+  // redis/keys.ts's DEFAULT_SHARDS: config sits below every layer and names it itself.
+  PMQ_REDIS_SHARDS: int(1, 1024).default(16),
   PMQ_FAST_TIER_SECONDS: int(60, 30 * DAY_S).default(DAY_S),
   PMQ_RETENTION_SECONDS: int(120, 365 * DAY_S).default(15 * DAY_S),
   PMQ_MAX_BATCH: int(1, 10_000).default(1000),
@@ -137,6 +139,8 @@ export interface Config {
   redisClusterNodes: { host: string; port: number }[] | undefined;
   /** Announced cluster address (`host:port`) -> the address to connect to. */
   redisClusterNatMap: Record<string, { host: string; port: number }> | undefined;
+  /** Shards of the global keys (indexes, redelivery schedule, stats): see redis/keys.ts. */
+  redisShards: number;
   apiKeys: string[];
   /** True when no PMQ_API_KEYS were given and a one-off key was made for this run. */
   apiKeysGenerated: boolean;
@@ -241,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisSentinelMaster: e.PMQ_REDIS_SENTINEL_MASTER,
     redisClusterNodes: e.PMQ_REDIS_CLUSTER_NODES,
     redisClusterNatMap: e.PMQ_REDIS_CLUSTER_NAT_MAP,
+    redisShards: e.PMQ_REDIS_SHARDS,
     apiKeys: apiKeysGenerated ? [`dev-${randomBytes(12).toString('hex')}`] : (e.PMQ_API_KEYS ?? []),
     apiKeysGenerated,
     tokenSecret: e.PMQ_TOKEN_SECRET ?? randomBytes(32).toString('hex'),

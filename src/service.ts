@@ -42,7 +42,7 @@ export interface Service {
 export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, redisTarget, roles } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel, config.nodeId);
-  const keys = new Keys(config.keyPrefix);
+  const keys = new Keys(config.keyPrefix, config.redisShards);
   // Requests fail fast (503) while Redis is away instead of piling up.
   const redis = createRedis(redisTarget, `${config.nodeId}:cmd`, logger, { maxRetriesPerRequest: 2 });
   // BullMQ gets a connection of its own: it defines some sixty Lua commands on the

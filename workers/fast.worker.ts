@@ -6,12 +6,17 @@
 // Not a BullMQ job per pushed user: that cost a third of the push path (see
 // docs/performance.md). A push puts its users in a Redis schedule (uid -> due
 // time); every worker process sweeps the due ones every moment, claiming them
-// atomically so that two workers never take the same user.
+// atomically so that two workers never take the same user. The schedule is in
+// shards (redis/keys.ts): a sweep asks each shard for its share.
 import type { Context } from '../src/context.js';
 import { scripts } from '../src/redis/scripts.js';
+import { execBatches } from '../src/redis/slot-groups.js';
 import { pendingPages } from '../src/store/pending.js';
 
-/** Users claimed per round, and rounds per sweep: what is left waits for the next sweep. */
+/**
+ * Users claimed per round (over all shards of the schedule), and rounds per
+ * sweep: what is left waits for the next sweep.
+ */
 const CLAIM = 500;
 const ROUNDS = 10;
 
@@ -48,8 +53,20 @@ export class RedeliverySweep {
   async sweep(): Promise<number> {
     const { redis, keys, config, publisher, metrics } = this.ctx;
     let redelivered = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      const claimed = await scripts.claimRedeliveries(redis, keys, Date.now(), CLAIM, config.ackTimeoutMs, config.redeliverMax);
+    // Every shard is asked in the first round (one pipeline per node); only those
+    // that gave all they were asked for are asked again.
+    let shards = keys.allShards;
+    const perShard = Math.ceil(CLAIM / keys.shards);
+    for (let round = 0; round < ROUNDS && shards.length > 0; round++) {
+      const now = Date.now();
+      const replies = await execBatches(
+        redis,
+        [...shards],
+        (shard) => shard.redeliverDue,
+        (p, shard) => scripts.claimRedeliveries.queue(p, shard, now, perShard, config.ackTimeoutMs, config.redeliverMax),
+      );
+      const claimedByShard = replies.map(([reply]) => scripts.claimRedeliveries.decode(reply));
+      const claimed = claimedByShard.flat();
       if (claimed.length === 0) break;
 
       const pages = await pendingPages(redis, keys, claimed.map((c) => c.uid), 'fast', 0, config.pageSize);
@@ -58,9 +75,16 @@ export class RedeliverySweep {
       for (const c of withPending) if (online.has(c.uid)) redelivered += c.messages.length;
 
       // Nothing pending, or gone offline: off the schedule (unless pushed again since).
-      const done = claimed.filter((c) => c.nextAt >= 0 && !online.has(c.uid));
-      if (done.length > 0) await scripts.releaseRedeliveries(redis, keys, done.map((c) => ({ uid: c.uid, scheduledAt: c.nextAt })));
-      if (claimed.length < CLAIM) break;
+      const releases = shards
+        .map((shard, i) => ({ shard, done: claimedByShard[i]!.filter((c) => c.nextAt >= 0 && !online.has(c.uid)) }))
+        .filter((r) => r.done.length > 0);
+      await execBatches(
+        redis,
+        releases,
+        (r) => r.shard.redeliverDue,
+        (p, r) => scripts.releaseRedeliveries.queue(p, r.shard, r.done.map((c) => ({ uid: c.uid, scheduledAt: c.nextAt }))),
+      );
+      shards = shards.filter((_, i) => claimedByShard[i]!.length === perShard);
     }
     metrics.redeliveries.inc(redelivered);
     return redelivered;

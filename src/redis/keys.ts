@@ -1,8 +1,11 @@
 // Every Redis key PMQ touches is named here and nowhere else.
 //
 // All keys of one user share the hash tag {u:<uid>}, so that the Lua scripts that
-// touch several of them at once stay on one slot under Redis Cluster. The few
-// global keys (the maintenance indexes, the stats) carry their own tags; nothing
+// touch several of them at once stay on one slot under Redis Cluster. The global
+// keys that every user's traffic writes (the maintenance indexes, the redelivery
+// schedule, the stats) are split into shards (PMQ_REDIS_SHARDS), each shard's
+// keys of one kind under a tag of their own ({idx:3}), so that no single slot
+// carries every user; a user's entries go to the shard of their slot. Nothing
 // writes a user key and a global key in one script.
 //
 // The scripts that serve many users in one call (`*-n.lua`) take one key per
@@ -10,6 +13,8 @@
 // build the user's key names from the two: a call carries one key per user
 // instead of up to seven, and ioredis spends ~150 bytes writing each argument.
 // The names are still made here alone.
+
+import { slotOf } from './slot-groups.js';
 
 /** The keys of one user, in the order the Lua scripts receive them (see lua/*.lua). */
 export interface UserKeys {
@@ -49,8 +54,34 @@ export const USER_KEY_SUFFIX: Readonly<Record<keyof UserKeys, string>> = {
   nodes: ':nodes',
 };
 
+/** The global keys of one shard. Each kind's two keys share a tag: a script takes both. */
+export interface ShardKeys {
+  /** zset uid -> accepted_at ms of (about) the oldest fast-tier message: who needs a tier move */
+  fastIndex: string;
+  /** zset uid -> accepted_at ms of (about) the oldest feed message: who needs a purge */
+  feedIndex: string;
+  /** zset uid -> time (ms) of the user's next redelivery check (see workers/fast.worker.ts) */
+  redeliverDue: string;
+  /** hash uid -> redelivery checks done since the last push */
+  redeliverAttempts: string;
+  /** hash of service-wide tallies (tier sizes, purges); see store/stats.ts */
+  stats: string;
+}
+
+/** Shards of the global keys when PMQ_REDIS_SHARDS does not say. */
+export const DEFAULT_SHARDS = 16;
+
 export class Keys {
-  constructor(readonly prefix: string) {}
+  /** Every shard, then the keys of before the shards (see allShards). */
+  private readonly shardList: ShardKeys[];
+
+  constructor(
+    readonly prefix: string,
+    readonly shards = DEFAULT_SHARDS,
+  ) {
+    this.shardList = Array.from({ length: shards }, (_, k) => this.shardKeys(`:${k}`));
+    this.shardList.push(this.shardKeys(''));
+  }
 
   /** The part every key of the user starts with; it holds the user's hash tag. */
   userBase(uid: string): string {
@@ -74,19 +105,34 @@ export class Keys {
     };
   }
 
-  /** zset uid -> accepted_at ms of (about) the oldest fast-tier message: who needs a tier move */
-  get fastIndex(): string {
-    return `${this.prefix}:{idx}:fast`;
+  /** The shard that holds a user's entries in the global keys: that of the user's slot. */
+  shardOf(uid: string): ShardKeys {
+    return this.shardList[slotOf(this.userBase(uid)) % this.shards]!;
   }
 
-  /** zset uid -> accepted_at ms of (about) the oldest feed message: who needs a purge */
-  get feedIndex(): string {
-    return `${this.prefix}:{idx}:feed`;
+  /**
+   * What the sweeps read: every shard, and last the single keys that PMQ used
+   * before it had shards (`{idx}:fast` …). Nothing writes those any more; what
+   * they still hold is swept like a shard's, and so drains away.
+   */
+  get allShards(): readonly ShardKeys[] {
+    return this.shardList;
   }
 
-  /** hash of service-wide tallies (tier sizes, purges); see store/stats.ts */
-  get stats(): string {
-    return `${this.prefix}:{stats}`;
+  /** The single keys of before the shards: read and drained, never written. */
+  get unsharded(): ShardKeys {
+    return this.shardList[this.shards]!;
+  }
+
+  private shardKeys(suffix: string): ShardKeys {
+    const p = this.prefix;
+    return {
+      fastIndex: `${p}:{idx${suffix}}:fast`,
+      feedIndex: `${p}:{idx${suffix}}:feed`,
+      redeliverDue: `${p}:{redeliver${suffix}}:due`,
+      redeliverAttempts: `${p}:{redeliver${suffix}}:attempts`,
+      stats: `${p}:{stats${suffix}}`,
+    };
   }
 
   /** string: the node id of the cron leader, with a TTL */
@@ -117,16 +163,6 @@ export class Keys {
   /** string: the node calling the main site for this token now, with a TTL (single flight across nodes) */
   authLock(tokenHash: string): string {
     return `${this.prefix}:auth:${tokenHash}:lock`;
-  }
-
-  /** zset uid -> time (ms) of the user's next redelivery check (see workers/fast.worker.ts) */
-  get redeliverDue(): string {
-    return `${this.prefix}:{redeliver}:due`;
-  }
-
-  /** hash uid -> redelivery checks done since the last push */
-  get redeliverAttempts(): string {
-    return `${this.prefix}:{redeliver}:attempts`;
   }
 
   /** BullMQ's prefix: one hash tag, so that each queue's keys share a slot under Cluster */

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './client.js';
 import { toView, type MessageView, type StoredMessage, type Tier } from '../events/stored-message.js';
-import { USER_KEY_SUFFIX as S, type Keys, type UserKeys } from './keys.js';
+import { USER_KEY_SUFFIX as S, type ShardKeys, type UserKeys } from './keys.js';
 
 const luaDir = new URL('./lua/', import.meta.url);
 
@@ -304,9 +304,9 @@ export const scripts = {
   /** See claim-redeliveries-2.lua. */
   claimRedeliveries: script(
     'claimRedeliveries',
-    (keys: Keys, now: number, limit: number, waitMs: number, maxAttempts: number) => [
-      keys.redeliverDue,
-      keys.redeliverAttempts,
+    (shard: ShardKeys, now: number, limit: number, waitMs: number, maxAttempts: number) => [
+      shard.redeliverDue,
+      shard.redeliverAttempts,
       now,
       limit,
       waitMs,
@@ -325,9 +325,9 @@ export const scripts = {
   /** See release-redeliveries-2.lua. Reply: how many users were taken off the schedule. */
   releaseRedeliveries: script(
     'releaseRedeliveries',
-    (keys: Keys, users: { uid: string; scheduledAt: number }[]) => [
-      keys.redeliverDue,
-      keys.redeliverAttempts,
+    (shard: ShardKeys, users: { uid: string; scheduledAt: number }[]) => [
+      shard.redeliverDue,
+      shard.redeliverAttempts,
       ...users.flatMap((u) => [u.uid, u.scheduledAt]),
     ],
     (raw: unknown): number => raw as number,

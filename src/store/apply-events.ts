@@ -61,8 +61,13 @@ export async function applyEvents(redis: RedisClient, keys: Keys, events: Accept
     MAX_EVENTS_PER_CALL,
   );
 
-  const feedIndex: (string | number)[] = [];
-  const fastIndex: (string | number)[] = [];
+  // zset key -> (score, uid) pairs: each user's oldest in their shard of each index.
+  const indexEntries = new Map<string, (string | number)[]>();
+  const index = (key: string, score: number, uid: string) => {
+    const entries = indexEntries.get(key);
+    if (entries) entries.push(score, uid);
+    else indexEntries.set(key, [score, uid]);
+  };
   for (const [uid, list] of byUser) {
     let oldest = Infinity;
     let oldestCounted = Infinity;
@@ -70,8 +75,9 @@ export async function applyEvents(redis: RedisClient, keys: Keys, events: Accept
       oldest = Math.min(oldest, acceptedAt);
       if (stored.counted) oldestCounted = Math.min(oldestCounted, acceptedAt);
     }
-    feedIndex.push(oldest, uid);
-    if (oldestCounted !== Infinity) fastIndex.push(oldestCounted, uid);
+    const shard = keys.shardOf(uid);
+    index(shard.feedIndex, oldest, uid);
+    if (oldestCounted !== Infinity) index(shard.fastIndex, oldestCounted, uid);
   }
 
   // The maintenance indexes say which users have something to age. They are
@@ -82,8 +88,7 @@ export async function applyEvents(redis: RedisClient, keys: Keys, events: Accept
   // look at a user with nothing to age.
   type Batch = { call: UserEvents[] } | { index: string; entries: (string | number)[] };
   const batches: Batch[] = calls.map((call) => ({ call }));
-  if (feedIndex.length > 0) batches.push({ index: keys.feedIndex, entries: feedIndex });
-  if (fastIndex.length > 0) batches.push({ index: keys.fastIndex, entries: fastIndex });
+  for (const [key, entries] of indexEntries) batches.push({ index: key, entries });
   const replies = await execBatches(
     redis,
     batches,

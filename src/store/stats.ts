@@ -1,4 +1,7 @@
-// Service-wide tallies kept in one Redis hash: messages per tier and purges.
+// Service-wide tallies: messages per tier and purges. Each write goes to one
+// shard's hash, picked at random, so that no one slot takes every process'
+// writes under Cluster; a reading sums the shards (and the single hash of before
+// the shards, left as it was).
 //
 // They are bumped after each user's atomic step, not inside it (the hash lives
 // on another slot under Cluster), and on the hot paths (events, acks) through a
@@ -8,6 +11,7 @@
 import type { RedisClient } from '../redis/client.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
+import { execEach, type KeyedCommand } from '../redis/slot-groups.js';
 
 export type StatName = 'fast' | 'delayed' | 'purged' | 'purged_pending' | 'purged_unread';
 export type StatDelta = Partial<Record<StatName, number>>;
@@ -15,14 +19,19 @@ export type StatDelta = Partial<Record<StatName, number>>;
 export async function addStats(redis: RedisClient, keys: Keys, delta: StatDelta): Promise<void> {
   const entries = Object.entries(delta).filter(([, n]) => n !== 0);
   if (entries.length === 0) return;
+  const shards = keys.allShards;
+  const key = shards[Math.floor(Math.random() * keys.shards)]!.stats;
   const multi = redis.multi();
-  for (const [name, n] of entries) multi.hincrby(keys.stats, name, n);
+  for (const [name, n] of entries) multi.hincrby(key, name, n);
   await multi.exec();
 }
 
 export async function readStats(redis: RedisClient, keys: Keys): Promise<Record<StatName, number>> {
-  const raw = await redis.hgetall(keys.stats);
-  const n = (k: StatName) => Number(raw[k] ?? 0);
+  const hashes = (await execEach(
+    redis,
+    keys.allShards.map((shard): KeyedCommand => [shard.stats, (p) => p.hgetall(shard.stats)]),
+  )) as Record<string, string>[];
+  const n = (k: StatName) => hashes.reduce((sum, raw) => sum + Number(raw[k] ?? 0), 0);
   return {
     fast: n('fast'),
     delayed: n('delayed'),

@@ -6,7 +6,7 @@
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
-import { execBatchesSettled } from '../redis/slot-groups.js';
+import { execBatchesSettled, execEach, type KeyedCommand } from '../redis/slot-groups.js';
 import { addStats } from './stats.js';
 
 export interface Bounds {
@@ -51,9 +51,7 @@ export async function moveDueToDelayed(
   onFailure: OnUserFailure,
 ): Promise<MoveResult> {
   const result: MoveResult = { moved: 0, users: 0, failed: 0, more: false };
-  for (let round = 0; round < bounds.rounds; round++) {
-    const uids = await dueUsers(redis, keys.fastIndex, cutoff, bounds.users);
-    if (uids.length === 0) return result;
+  for await (const [index, uids] of dueRounds(redis, keys, 'fastIndex', cutoff, bounds)) {
     const replies = await execBatchesSettled(
       redis,
       uids,
@@ -64,19 +62,19 @@ export async function moveDueToDelayed(
     for (const [i, uid] of uids.entries()) {
       const [err, reply] = replies[i]![0]!;
       if (err) {
-        await skipUser(redis, keys.fastIndex, uid, cutoff, err, onFailure);
+        await skipUser(redis, keys, 'fastIndex', index, uid, cutoff, err, onFailure);
         result.failed++;
         continue;
       }
       const step = scripts.moveTier.decode(reply);
       moved += step.moved;
-      await reindex(redis, keys.fastIndex, keys.user(uid).fast, uid, step.oldestLeft);
+      await reindex(redis, keys, 'fastIndex', index, keys.user(uid).fast, uid, step.oldestLeft);
     }
     await addStats(redis, keys, { fast: -moved, delayed: moved });
     result.moved += moved;
     result.users += uids.length;
   }
-  result.more = (await dueUsers(redis, keys.fastIndex, cutoff, 1)).length > 0;
+  result.more = await anyDue(redis, keys, 'fastIndex', cutoff);
   return result;
 }
 
@@ -89,9 +87,7 @@ export async function purgeExpired(
   onFailure: OnUserFailure,
 ): Promise<PurgeResult> {
   const result: PurgeResult = { purged: 0, pending: 0, unread: 0, users: 0, failed: 0, more: false };
-  for (let round = 0; round < bounds.rounds; round++) {
-    const uids = await dueUsers(redis, keys.feedIndex, cutoff, bounds.users);
-    if (uids.length === 0) return result;
+  for await (const [index, uids] of dueRounds(redis, keys, 'feedIndex', cutoff, bounds)) {
     const replies = await execBatchesSettled(
       redis,
       uids,
@@ -105,7 +101,7 @@ export async function purgeExpired(
     for (const [i, uid] of uids.entries()) {
       const [err, reply] = replies[i]![0]!;
       if (err) {
-        await skipUser(redis, keys.feedIndex, uid, cutoff, err, onFailure);
+        await skipUser(redis, keys, 'feedIndex', index, uid, cutoff, err, onFailure);
         result.failed++;
         continue;
       }
@@ -114,7 +110,7 @@ export async function purgeExpired(
       fast += step.fast;
       delayed += step.delayed;
       unread += step.unread;
-      await reindex(redis, keys.feedIndex, keys.user(uid).feed, uid, step.oldestLeft);
+      await reindex(redis, keys, 'feedIndex', index, keys.user(uid).feed, uid, step.oldestLeft);
     }
     const pending = fast + delayed;
     await addStats(redis, keys, { fast: -fast, delayed: -delayed, purged, purged_pending: pending, purged_unread: unread });
@@ -123,17 +119,74 @@ export async function purgeExpired(
     result.unread += unread;
     result.users += uids.length;
   }
-  result.more = (await dueUsers(redis, keys.feedIndex, cutoff, 1)).length > 0;
+  result.more = await anyDue(redis, keys, 'feedIndex', cutoff);
   return result;
+}
+
+type IndexKind = 'fastIndex' | 'feedIndex';
+
+/**
+ * The rounds of one call: up to `bounds.rounds` lists of due users, each of one
+ * index shard (and the index key they came from), shard after shard, starting at
+ * a random one so that a backlog larger than the bounds is worked off evenly.
+ */
+async function* dueRounds(
+  redis: RedisClient,
+  keys: Keys,
+  kind: IndexKind,
+  cutoff: number,
+  bounds: Bounds,
+): AsyncGenerator<[index: string, uids: string[]]> {
+  const shards = keys.allShards;
+  const start = Math.floor(Math.random() * shards.length);
+  let rounds = bounds.rounds;
+  for (let i = 0; i < shards.length && rounds > 0; i++) {
+    const index = shards[(start + i) % shards.length]![kind];
+    while (rounds > 0) {
+      const uids = await dueUsers(redis, index, cutoff, bounds.users);
+      if (uids.length === 0) break;
+      rounds--;
+      yield [index, uids];
+    }
+  }
+}
+
+/** Whether any shard still has a user due: one round trip per node. */
+async function anyDue(redis: RedisClient, keys: Keys, kind: IndexKind, cutoff: number): Promise<boolean> {
+  const firsts = (await execEach(
+    redis,
+    keys.allShards.map((shard): KeyedCommand => [shard[kind], (p) => p.zrangebyscore(shard[kind], '-inf', `(${cutoff}`, 'LIMIT', 0, 1)]),
+  )) as string[][];
+  return firsts.some((f) => f.length > 0);
+}
+
+/**
+ * A user's entry belongs in their own shard; one found elsewhere (in the keys of
+ * before the shards, or of another PMQ_REDIS_SHARDS) moves there when touched.
+ */
+async function setIndex(redis: RedisClient, keys: Keys, kind: IndexKind, sweptIndex: string, uid: string, score: number, lt = false) {
+  const own = keys.shardOf(uid)[kind];
+  if (lt) await redis.zadd(own, 'LT', score, uid);
+  else await redis.zadd(own, score, uid);
+  if (own !== sweptIndex) await redis.zrem(sweptIndex, uid);
 }
 
 /**
  * A user whose step failed goes to the cutoff in the index: no longer due in
  * this call (the rounds go on with the users after them), due again at the next.
  */
-async function skipUser(redis: RedisClient, index: string, uid: string, cutoff: number, err: Error, onFailure: OnUserFailure) {
+async function skipUser(
+  redis: RedisClient,
+  keys: Keys,
+  kind: IndexKind,
+  index: string,
+  uid: string,
+  cutoff: number,
+  err: Error,
+  onFailure: OnUserFailure,
+) {
   onFailure(uid, err);
-  await redis.zadd(index, cutoff, uid);
+  await setIndex(redis, keys, kind, index, uid, cutoff);
 }
 
 function dueUsers(redis: RedisClient, index: string, cutoff: number, limit: number): Promise<string[]> {
@@ -145,12 +198,22 @@ function dueUsers(redis: RedisClient, index: string, cutoff: number, limit: numb
  * takes them out when none is left. The events worker may add a message between
  * the script and ZREM; the check after ZREM puts the user back in that case.
  */
-async function reindex(redis: RedisClient, index: string, userZset: string, uid: string, oldest: number): Promise<void> {
+async function reindex(
+  redis: RedisClient,
+  keys: Keys,
+  kind: IndexKind,
+  index: string,
+  userZset: string,
+  uid: string,
+  oldest: number,
+): Promise<void> {
   if (oldest >= 0) {
-    await redis.zadd(index, oldest, uid);
+    await setIndex(redis, keys, kind, index, uid, oldest);
     return;
   }
+  const own = keys.shardOf(uid)[kind];
   await redis.zrem(index, uid);
+  if (own !== index) await redis.zrem(own, uid);
   const left = await redis.zrange(userZset, 0, 0);
-  if (left.length > 0) await redis.zadd(index, 'LT', 0, uid);
+  if (left.length > 0) await redis.zadd(own, 'LT', 0, uid);
 }

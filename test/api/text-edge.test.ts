@@ -115,7 +115,7 @@ describe('a maintenance round with one user it cannot process', () => {
     const broken = t.service.ctx.keys.user('edge-m2');
     await redis.del(broken.fast);
     await redis.set(broken.fast, 'not a zset');
-    await redis.zadd(t.service.ctx.keys.fastIndex, 0, 'edge-m2');
+    await redis.zadd(t.service.ctx.keys.shardOf('edge-m2').fastIndex, 0, 'edge-m2');
 
     clock.advance(2 * DAY);
     const r = await runMaintenance(t, 'tier-move');

@@ -56,7 +56,7 @@ export async function startRedisServer(opts: { port?: number; dir?: string; appe
 }
 
 /** Waits for a redis-server just spawned to answer PING on its port. */
-async function untilItAnswers(child: ChildProcess, port: number, what: string): Promise<void> {
+export async function untilItAnswers(child: ChildProcess, port: number, what: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', () => resolve());
     child.once('error', (err) =>
@@ -70,7 +70,7 @@ async function untilItAnswers(child: ChildProcess, port: number, what: string): 
   }
 }
 
-async function kill(child: ChildProcess): Promise<void> {
+export async function kill(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
     child.once('exit', () => resolve());

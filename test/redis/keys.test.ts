@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Keys, USER_KEY_SUFFIX } from '../../src/redis/keys.js';
+import { DEFAULT_SHARDS, Keys, USER_KEY_SUFFIX } from '../../src/redis/keys.js';
+import { slotOf } from '../../src/redis/slot-groups.js';
 
 /** What Redis Cluster hashes: the first {...} with something inside, else the whole key. */
 function hashTag(key: string): string {
@@ -27,5 +28,43 @@ describe('Keys', () => {
     const tags = new Set([keys.userBase(uid), ...Object.values(keys.user(uid))].map(hashTag));
     expect([...tags]).toEqual([`u:${uid}`]);
     expect(hashTag(keys.userBase('43'))).not.toBe(hashTag(keys.userBase('42')));
+  });
+
+  it('splits the global keys into shards, the keys a script takes together on one slot', () => {
+    expect(keys.shards).toBe(DEFAULT_SHARDS);
+    const shards = keys.allShards.slice(0, keys.shards);
+    for (const shard of shards) {
+      expect(hashTag(shard.fastIndex)).toBe(hashTag(shard.feedIndex));
+      expect(hashTag(shard.redeliverDue)).toBe(hashTag(shard.redeliverAttempts));
+    }
+    // Each shard a slot of its own, for each kind of key.
+    for (const kind of ['fastIndex', 'redeliverDue', 'stats'] as const) {
+      expect(new Set(shards.map((s) => slotOf(s[kind]))).size).toBe(keys.shards);
+    }
+    // The sweeps read the keys of before the shards last.
+    expect(keys.allShards.at(-1)).toBe(keys.unsharded);
+    expect(keys.unsharded).toEqual({
+      fastIndex: 'pmq:{idx}:fast',
+      feedIndex: 'pmq:{idx}:feed',
+      redeliverDue: 'pmq:{redeliver}:due',
+      redeliverAttempts: 'pmq:{redeliver}:attempts',
+      stats: 'pmq:{stats}',
+    });
+  });
+
+  it("puts a user in the shard of their slot, and users evenly over the shards", () => {
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 16_000; i++) {
+      const uid = `user-${i}`;
+      const shard = keys.shardOf(uid);
+      expect(keys.shardOf(uid)).toBe(shard);
+      expect(shard).toBe(keys.allShards[slotOf(keys.userBase(uid)) % keys.shards]);
+      counts.set(shard.fastIndex, (counts.get(shard.fastIndex) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(keys.shards);
+    for (const n of counts.values()) expect(n).toBeGreaterThan(800);
+    expect(counts.has(keys.unsharded.fastIndex)).toBe(false);
+    const one = new Keys('pmq', 1);
+    expect(new Set(['a', 'b', 'c'].map((u) => one.shardOf(u)))).toEqual(new Set([one.allShards[0]]));
   });
 });

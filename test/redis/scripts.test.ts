@@ -44,10 +44,11 @@ describe('decoded script replies', () => {
   });
 
   it('claims a redelivery with its attempt, and a last attempt with no next check', async () => {
-    await redis.zadd(keys.redeliverDue, 1000, 'r1');
-    expect(await scripts.claimRedeliveries(redis, keys, 1000, 10, 50, 2)).toEqual([{ uid: 'r1', attempt: 1, nextAt: 1100 }]);
-    expect(await scripts.claimRedeliveries(redis, keys, 1100, 10, 50, 2)).toEqual([{ uid: 'r1', attempt: 2, nextAt: -1 }]);
-    expect(await scripts.claimRedeliveries(redis, keys, 5000, 10, 50, 2)).toEqual([]);
+    const shard = keys.shardOf('r1');
+    await redis.zadd(shard.redeliverDue, 1000, 'r1');
+    expect(await scripts.claimRedeliveries(redis, shard, 1000, 10, 50, 2)).toEqual([{ uid: 'r1', attempt: 1, nextAt: 1100 }]);
+    expect(await scripts.claimRedeliveries(redis, shard, 1100, 10, 50, 2)).toEqual([{ uid: 'r1', attempt: 2, nextAt: -1 }]);
+    expect(await scripts.claimRedeliveries(redis, shard, 5000, 10, 50, 2)).toEqual([]);
   });
 
   it('renews or releases a lock only for its holder', async () => {

@@ -130,4 +130,49 @@ describe('delivery tiers', () => {
     expect(metrics).toMatch(/pmq_pending_messages\{tier="delayed"\} 1\n/);
     expect(metrics).toMatch(/pmq_pending_messages\{tier="fast"\} 0\n/);
   });
+
+  it('works off the index entries of a PMQ before the shards, and moves them into their own shard', async () => {
+    await start();
+    const { redis, keys } = t.service.ctx;
+    const users = ['legacy-1', 'legacy-2', 'legacy-3', 'legacy-4'];
+    await post(users.map((to) => ({ id: `l-${to}`, type: 'comment', to, from: 'x' })));
+    // As the single keys of before would hold them: out of the shards, into {idx}.
+    for (const uid of users) {
+      for (const kind of ['fastIndex', 'feedIndex'] as const) {
+        const score = await redis.zscore(keys.shardOf(uid)[kind], uid);
+        expect(score).not.toBeNull();
+        await redis.zrem(keys.shardOf(uid)[kind], uid);
+        await redis.zadd(keys.unsharded[kind], score!, uid);
+      }
+    }
+    expect(keys.unsharded.fastIndex).toBe(`${keys.prefix}:{idx}:fast`);
+
+    clock.advance(DAY + HOUR);
+    expect(await runMaintenance(t, 'tier-move')).toMatchObject({ moved: 4, more: false });
+    for (const uid of users) expect((await tiers(uid))[`l-${uid}`]).toBe('delayed');
+    expect(await redis.zcard(keys.unsharded.fastIndex)).toBe(0);
+
+    clock.advance(15 * DAY);
+    expect(await runMaintenance(t, 'purge')).toMatchObject({ purged: 4, more: false });
+    for (const uid of users) expect((await t.http('GET', `/v1/users/${uid}/messages`)).body.messages).toEqual([]);
+    expect(await redis.zcard(keys.unsharded.feedIndex)).toBe(0);
+  });
+
+  it('keeps the index entries of a user who still has messages in their own shard', async () => {
+    await start();
+    const { redis, keys } = t.service.ctx;
+    await post([{ id: 'keep-old', type: 'comment', to: 'keeper', from: 'x' }]);
+    const shard = keys.shardOf('keeper');
+    await redis.zrem(shard.feedIndex, 'keeper');
+    await redis.zadd(keys.unsharded.feedIndex, clock.now(), 'keeper');
+    clock.advance(10 * DAY);
+    await post([{ id: 'keep-new', type: 'comment', to: 'keeper', from: 'x' }]);
+    clock.advance(5 * DAY + HOUR);
+    expect(await runMaintenance(t, 'purge')).toMatchObject({ purged: 1 });
+    expect(await redis.zscore(keys.unsharded.feedIndex, 'keeper')).toBeNull();
+    expect(await redis.zscore(shard.feedIndex, 'keeper')).not.toBeNull();
+    clock.advance(10 * DAY);
+    expect(await runMaintenance(t, 'purge')).toMatchObject({ purged: 1 });
+    expect((await t.http('GET', '/v1/users/keeper/messages')).body.messages).toEqual([]);
+  });
 });

@@ -34,11 +34,11 @@ describe('redelivery', () => {
     // for then leaves it once a sweep of then or later has claimed it, and that
     // sweep would have claimed and pushed rd1 too, had rd1 been due by then.
     const { redis, keys } = t.service.ctx;
-    await redis.zadd(keys.redeliverDue, at[2]! + 1500, 'rd1-probe');
-    await waitFor(async () => (await redis.zscore(keys.redeliverDue, 'rd1-probe')) === null, 10_000, 'a sweep 1.5 s after the last push');
+    await redis.zadd(keys.shardOf('rd1-probe').redeliverDue, at[2]! + 1500, 'rd1-probe');
+    await waitFor(async () => (await redis.zscore(keys.shardOf('rd1-probe').redeliverDue, 'rd1-probe')) === null, 10_000, 'a sweep 1.5 s after the last push');
     const feed = (await t.http('GET', '/v1/users/rd1/messages')).body.messages;
     expect(feed[0]).toMatchObject({ id: 'rd-1', state: 'pending', tier: 'fast' });
-    expect(await redis.zscore(keys.redeliverDue, 'rd1')).toBeNull();
+    expect(await redis.zscore(keys.shardOf('rd1').redeliverDue, 'rd1')).toBeNull();
     // What that sweep published reached the socket before a marker posted now.
     const before = await beforeMarker(() => frames, await postMarker(t, 'rd1'));
     expect(before.map((f) => f.id)).toEqual(['rd-1', 'rd-1', 'rd-1']);
@@ -54,8 +54,26 @@ describe('redelivery', () => {
     await new Promise((r) => ws.once('message', r));
     await t.http('POST', '/v1/events', { body: { id: 'rd-2', type: 'notice', to: 'rd2' } });
     const { redis, keys } = t.service.ctx;
-    await waitFor(async () => (await redis.zscore(keys.redeliverDue, 'rd2')) !== null, 5000, 'scheduled');
-    await waitFor(async () => (await redis.zscore(keys.redeliverDue, 'rd2')) === null, 5000, 'taken off after the ack');
+    await waitFor(async () => (await redis.zscore(keys.shardOf('rd2').redeliverDue, 'rd2')) !== null, 5000, 'scheduled');
+    await waitFor(async () => (await redis.zscore(keys.shardOf('rd2').redeliverDue, 'rd2')) === null, 5000, 'taken off after the ack');
+    ws.close();
+  });
+
+  it('sweeps the schedule of a PMQ before the shards: a user left there is redelivered', async () => {
+    const frames: string[] = [];
+    const ws = new WebSocket(`${wsUrl(t)}?token=${await mintToken(t, 'rd3')}`);
+    ws.on('message', (d) => {
+      const f = JSON.parse(d.toString()) as { type: string; id?: string };
+      if (f.type === 'message') frames.push(f.id!);
+    });
+    await new Promise((r) => ws.once('message', r));
+    await t.http('POST', '/v1/events', { body: { id: 'rd-3', type: 'notice', to: 'rd3' } });
+    await waitFor(() => frames.length === 3, 10_000, 'the push and two redeliveries');
+    // Out of retries now; as the old single schedule would hold it, due at once:
+    const { redis, keys } = t.service.ctx;
+    await redis.zadd(keys.unsharded.redeliverDue, Date.now(), 'rd3');
+    await waitFor(() => frames.length === 4, 10_000, 'a redelivery from the schedule of before');
+    await waitFor(async () => (await redis.zcard(keys.unsharded.redeliverDue)) === 0, 10_000, 'the old schedule drained');
     ws.close();
   });
 });
