@@ -89,6 +89,8 @@ const envSchema = z.object({
   PMQ_REDIS_CLUSTER_NAT_MAP: natMap.optional(),
   // redis/keys.ts's DEFAULT_SHARDS: config sits below every layer and names it itself.
   PMQ_REDIS_SHARDS: int(1, 1024).default(16),
+  PMQ_REDIS_WAIT_REPLICAS: int(0, 16).default(0),
+  PMQ_REDIS_WAIT_TIMEOUT_MS: int(10, 60_000).default(1000),
   PMQ_FAST_TIER_SECONDS: int(60, 30 * DAY_S).default(DAY_S),
   PMQ_RETENTION_SECONDS: int(120, 365 * DAY_S).default(15 * DAY_S),
   PMQ_MAX_BATCH: int(1, 10_000).default(1000),
@@ -141,6 +143,8 @@ export interface Config {
   redisClusterNatMap: Record<string, { host: string; port: number }> | undefined;
   /** Shards of the global keys (indexes, redelivery schedule, stats): see redis/keys.ts. */
   redisShards: number;
+  /** Replicas that must have an accepted or applied event before PMQ relies on it: see redis/replica-wait.ts. */
+  redisWait: { replicas: number; timeoutMs: number };
   apiKeys: string[];
   /** True when no PMQ_API_KEYS were given and a one-off key was made for this run. */
   apiKeysGenerated: boolean;
@@ -246,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisClusterNodes: e.PMQ_REDIS_CLUSTER_NODES,
     redisClusterNatMap: e.PMQ_REDIS_CLUSTER_NAT_MAP,
     redisShards: e.PMQ_REDIS_SHARDS,
+    redisWait: { replicas: e.PMQ_REDIS_WAIT_REPLICAS, timeoutMs: e.PMQ_REDIS_WAIT_TIMEOUT_MS },
     apiKeys: apiKeysGenerated ? [`dev-${randomBytes(12).toString('hex')}`] : (e.PMQ_API_KEYS ?? []),
     apiKeysGenerated,
     tokenSecret: e.PMQ_TOKEN_SECRET ?? randomBytes(32).toString('hex'),

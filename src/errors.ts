@@ -79,6 +79,20 @@ export class UnavailableError extends HttpError {
   }
 }
 
+/**
+ * A write that Redis took but that has not reached PMQ_REDIS_WAIT_REPLICAS
+ * replicas in time: it may be lost in a failover, so it is not promised. The
+ * events are applied once however often they are posted: post them again.
+ */
+export class ReplicaWaitError extends UnavailableError {
+  constructor(
+    readonly got: number,
+    readonly wanted: number,
+  ) {
+    super(`the message store could not replicate the write (${got} of ${wanted} replicas): retry later`);
+  }
+}
+
 /** A zod failure as one ValidationError naming the first wrong field (`events[3].to`). */
 export function fromZod(err: ZodError, root = ''): ValidationError {
   const { message, field } = fromZodIssue(err, root);
@@ -128,6 +142,9 @@ function isRedisUnavailable(err: unknown): boolean {
     // A Redis that cannot take writes for now: still loading, a master left
     // without replicas (min-replicas-to-write), an old master turned replica
     // in a failover the client has not followed yet.
-    /^(LOADING|NOREPLICAS|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(e.message ?? '')
+    /^(LOADING|NOREPLICAS|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(e.message ?? '') ||
+    // A cluster out of reach (the fail-fast client queues nothing meanwhile),
+    // or a slot that moved under a pipeline in a failover (MOVED, ASK).
+    /^(Cluster isn't ready|None of startup nodes is available|Failed to refresh slots cache|Cluster is ended|MOVED|ASK)\b/.test(e.message ?? '')
   );
 }

@@ -1,7 +1,10 @@
 // The BullMQ queues, their job data, and how jobs are added to them.
 import { createHash } from 'node:crypto';
-import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import { Queue, type DefaultJobOptions } from 'bullmq';
 import type { AcceptedEvent } from './events/event-schema.js';
+import type { RedisClient } from './redis/client.js';
+import type { Keys } from './redis/keys.js';
+import { waitForReplicas, type ReplicaWait } from './redis/replica-wait.js';
 
 export const QUEUE = {
   /** chunks of accepted events -> workers/events.worker.ts */
@@ -76,6 +79,8 @@ const pushJobOptions: DefaultJobOptions = {
 };
 
 export interface Queues {
+  /** The connection the queues share (to WAIT on after adding jobs). */
+  connection: RedisClient;
   events: Queue<EventsJob>;
   maintenance: Queue<MaintenanceJob>;
   delayed: Queue<DelayedJob>;
@@ -83,21 +88,25 @@ export interface Queues {
 }
 
 export function createQueues(
-  connection: ConnectionOptions,
-  prefix: string,
+  connection: RedisClient,
+  keys: Pick<Keys, 'queue'>,
   onError: (queue: string, err: Error) => void,
 ): Queues {
-  const events = new Queue<EventsJob>(QUEUE.events, { connection, prefix, defaultJobOptions: eventsJobOptions });
-  const maintenance = new Queue<MaintenanceJob>(QUEUE.maintenance, {
-    connection,
-    prefix,
-    defaultJobOptions: maintenanceJobOptions,
-  });
-  const delayed = new Queue<DelayedJob>(QUEUE.delayed, { connection, prefix, defaultJobOptions: pushJobOptions });
+  const at = (name: string) => {
+    const q = keys.queue(name);
+    return [q.name, { connection, prefix: q.prefix }] as const;
+  };
+  const [eventsName, eventsAt] = at(QUEUE.events);
+  const events = new Queue<EventsJob>(eventsName, { ...eventsAt, defaultJobOptions: eventsJobOptions });
+  const [maintenanceName, maintenanceAt] = at(QUEUE.maintenance);
+  const maintenance = new Queue<MaintenanceJob>(maintenanceName, { ...maintenanceAt, defaultJobOptions: maintenanceJobOptions });
+  const [delayedName, delayedAt] = at(QUEUE.delayed);
+  const delayed = new Queue<DelayedJob>(delayedName, { ...delayedAt, defaultJobOptions: pushJobOptions });
   const all = [events, maintenance, delayed];
   // Without a listener BullMQ prints every connection error to stderr.
   for (const q of all) q.on('error', (err) => onError(q.name, err));
   return {
+    connection,
     events,
     maintenance,
     delayed,
@@ -119,14 +128,24 @@ export function chunkJobId(events: Pick<AcceptedEvent, 'to' | 'id'>[]): string {
   return `ev-${hash.digest('hex')}`;
 }
 
-/** Splits accepted events into jobs of at most `chunk` events and adds them in one call. */
-export async function enqueueEvents(queue: Queue<EventsJob>, events: AcceptedEvent[], chunk: number): Promise<void> {
+/**
+ * Splits accepted events into jobs of at most `chunk` events and adds them in
+ * one call; then, when replicas are asked for, waits until they have the jobs
+ * (on `connection`, the queue's own: WAIT covers that connection's writes).
+ */
+export async function enqueueEvents(
+  queue: Queue<EventsJob>,
+  events: AcceptedEvent[],
+  chunk: number,
+  wait: { connection: RedisClient; replicas: ReplicaWait },
+): Promise<void> {
   const jobs = [];
   for (let i = 0; i < events.length; i += chunk) {
     const part = events.slice(i, i + chunk);
     jobs.push({ name: 'apply', data: { events: part }, opts: { jobId: chunkJobId(part) } });
   }
   await queue.addBulk(jobs);
+  await waitForReplicas(wait.connection, queue.toKey('meta'), wait.replicas);
 }
 
 /** At login: drain what the gateway did not send at once (one drain per user at a time). */

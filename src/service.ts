@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Publisher } from './push/publisher.js';
 import { Metrics } from './metrics.js';
 import { QUEUE, createQueues } from './queues.js';
-import { checkEvictionPolicy, createRedis, type RedisTarget } from './redis/connection.js';
+import { checkEvictionPolicy, createRedis, untilReady, type RedisTarget } from './redis/connection.js';
 import { Keys } from './redis/keys.js';
 import { StatsBuffer, readStats } from './store/stats.js';
 import { startWorkers, type Workers } from '../workers/index.js';
@@ -42,24 +42,25 @@ export interface Service {
 export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, redisTarget, roles } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel, config.nodeId);
-  const keys = new Keys(config.keyPrefix, config.redisShards);
+  const keys = new Keys(config.keyPrefix, config.redisShards, redisTarget.cluster !== undefined);
   // Requests fail fast (503) while Redis is away instead of piling up.
   const redis = createRedis(redisTarget, `${config.nodeId}:cmd`, logger, { maxRetriesPerRequest: 2 });
   // BullMQ gets a connection of its own: it defines some sixty Lua commands on the
   // client it is given, and ioredis copies every defined command onto each new
   // pipeline (40 µs instead of 3 µs per pipeline on ours).
   const queueRedis = createRedis(redisTarget, `${config.nodeId}:queues`, logger, { maxRetriesPerRequest: 2 });
-  const queues = createQueues(queueRedis, keys.queuePrefix, (queue, err) =>
+  const queues = createQueues(queueRedis, keys, (queue, err) =>
     logger.debug({ queue, err: err.message }, 'queue connection error'),
   );
   const metrics = new Metrics();
   const clock = opts.clock ?? systemClock;
-  const publisher = new Publisher(redis, keys, logger);
+  const publisher = new Publisher(redis, keys, logger, clock, config.nodeTtlMs);
   const stats = new StatsBuffer(redis, keys, logger);
   const ctx: Context = { config, redis, redisTarget, keys, queues, metrics, clock, logger, publisher, stats };
   const auth = new Authenticator(config.apiKeys, config.tokenSecret, clock);
 
   registerRedisGauges(ctx);
+  await Promise.all([untilReady(redis), untilReady(queueRedis)]);
   await checkEvictionPolicy(redis, logger);
 
   // Every role listens: probes and Prometheus reach workers and cron too. In

@@ -66,6 +66,37 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads Redis Cluster seeds and a NAT map, alone: not with Sentinels, nor with a database', () => {
+    const c = loadConfig({
+      PMQ_REDIS_CLUSTER_NODES: 'r1:7000,10.0.0.2:7001',
+      PMQ_REDIS_CLUSTER_NAT_MAP: '10.0.0.2:7001=203.0.113.9:17001',
+      REDIS_URL: 'redis://:pw@ignored:6379',
+    });
+    expect(c.redisClusterNodes).toEqual([
+      { host: 'r1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+    ]);
+    expect(c.redisClusterNatMap).toEqual({ '10.0.0.2:7001': { host: '203.0.113.9', port: 17001 } });
+    expect(() => loadConfig({ PMQ_REDIS_CLUSTER_NODES: 'r1:7000', PMQ_REDIS_SENTINELS: 's1:26379' })).toThrow(
+      /PMQ_REDIS_CLUSTER_NODES: cannot be used with PMQ_REDIS_SENTINELS/,
+    );
+    expect(() => loadConfig({ PMQ_REDIS_CLUSTER_NODES: 'r1:7000', REDIS_URL: 'redis://r1:7000/3' })).toThrow(/REDIS_URL: a cluster has only database 0/);
+    expect(() => loadConfig({ PMQ_REDIS_CLUSTER_NAT_MAP: '10.0.0.2:7001=h:1' })).toThrow(/PMQ_REDIS_CLUSTER_NAT_MAP: only with/);
+  });
+
+  it('waits for no replica by default, and for 0 to 16 within 10 ms to 60 s when asked', () => {
+    expect(loadConfig({}).redisWait).toEqual({ replicas: 0, timeoutMs: 1000 });
+    expect(loadConfig({ PMQ_REDIS_WAIT_REPLICAS: '1', PMQ_REDIS_WAIT_TIMEOUT_MS: '250' }).redisWait).toEqual({ replicas: 1, timeoutMs: 250 });
+    for (const [name, bad] of [
+      ['PMQ_REDIS_WAIT_REPLICAS', '17'],
+      ['PMQ_REDIS_WAIT_REPLICAS', '-1'],
+      ['PMQ_REDIS_WAIT_TIMEOUT_MS', '5'],
+      ['PMQ_REDIS_WAIT_TIMEOUT_MS', 'soon'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: bad }), `${name}=${bad}`).toThrow(new RegExp(`${name}:`));
+    }
+  });
+
   it('requires real keys and secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/PMQ_API_KEYS: required[\s\S]*PMQ_TOKEN_SECRET: required/);
   });

@@ -16,7 +16,7 @@ export function eventsProcessor(ctx: EventsDeps) {
     // How long the job waited for a worker: with accepted_to_publish, where a
     // push's latency goes (the queue and the event loop, or the apply and publish).
     ctx.metrics.pushLatency.observe({ stage: 'queued' }, Math.max(0, Date.now() - job.timestamp) / 1000);
-    const result = await applyEvents(ctx.redis, ctx.keys, job.data.events);
+    const result = await applyEvents(ctx.redis, ctx.keys, job.data.events, ctx.config.redisWait);
     ctx.stats.add({ fast: result.pending });
     ctx.metrics.eventsApplied.inc(result.applied);
     ctx.metrics.eventsDuplicate.inc(result.duplicates);

@@ -1,6 +1,6 @@
 // Starts the BullMQ workers of this process (the `worker` role), and its
 // redelivery sweep.
-import { Worker } from 'bullmq';
+import { Worker, type Processor } from 'bullmq';
 import type { Context } from '../src/context.js';
 import { Publisher } from '../src/push/publisher.js';
 import { createRedis } from '../src/redis/connection.js';
@@ -21,7 +21,6 @@ export function startWorkers(ctx: Context): Workers {
   const connection = createRedis(ctx.redisTarget, `${config.nodeId}:worker`, logger, { maxRetriesPerRequest: null });
   const common = {
     connection,
-    prefix: ctx.keys.queuePrefix,
     lockDuration: config.lockMs,
     stalledInterval: config.stalledIntervalMs,
     // A job whose worker died is stalled; it is retried, not failed, however often.
@@ -36,18 +35,24 @@ export function startWorkers(ctx: Context): Workers {
   // than fail on the API's fail-fast connection and cost the job an attempt. The
   // stats buffer is the process' one (it only tallies in memory, and flushes on
   // its own connection).
-  const workerCtx: Context = { ...ctx, redis: storeRedis, publisher: new Publisher(storeRedis, ctx.keys, logger) };
+  const publisher = new Publisher(storeRedis, ctx.keys, logger, ctx.clock, config.nodeTtlMs);
+  const workerCtx: Context = { ...ctx, redis: storeRedis, publisher };
+  // Each queue where Keys.queue puts it; logs and metrics name it as QUEUE does.
+  const start = <D>(queue: string, processor: Processor<D>, concurrency: number) => {
+    const at = ctx.keys.queue(queue);
+    return { queue, worker: new Worker<D>(at.name, processor, { ...common, prefix: at.prefix, concurrency }) };
+  };
   const workers = [
-    new Worker(QUEUE.events, eventsProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),
-    new Worker(QUEUE.maintenance, maintenanceProcessor(workerCtx), { ...common, concurrency: 1 }),
-    new Worker(QUEUE.delayed, delayedProcessor(workerCtx), { ...common, concurrency: config.workerConcurrency }),
+    start(QUEUE.events, eventsProcessor(workerCtx), config.workerConcurrency),
+    start(QUEUE.maintenance, maintenanceProcessor(workerCtx), 1),
+    start(QUEUE.delayed, delayedProcessor(workerCtx), config.workerConcurrency),
   ];
-  for (const w of workers) {
-    w.on('failed', (job, err) => logger.error({ queue: w.name, job: job?.id, err: err.message }, 'job failed'));
-    w.on('error', (err) => logger.warn({ queue: w.name, err: err.message }, 'worker error'));
+  for (const { queue, worker: w } of workers) {
+    w.on('failed', (job, err) => logger.error({ queue, job: job?.id, err: err.message }, 'job failed'));
+    w.on('error', (err) => logger.warn({ queue, err: err.message }, 'worker error'));
     w.on('completed', (job) => {
       if (job.finishedOn !== undefined && job.processedOn !== undefined) {
-        ctx.metrics.jobDuration.observe({ queue: w.name }, (job.finishedOn - job.processedOn) / 1000);
+        ctx.metrics.jobDuration.observe({ queue }, (job.finishedOn - job.processedOn) / 1000);
       }
     });
   }
@@ -56,7 +61,7 @@ export function startWorkers(ctx: Context): Workers {
   return {
     close: async () => {
       await redelivery.stop();
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(workers.map(({ worker }) => worker.close()));
       await connection.quit().catch(() => connection.disconnect());
       await storeRedis.quit().catch(() => storeRedis.disconnect());
     },

@@ -21,7 +21,8 @@ export class Completion {
   constructor(redisUrl: string, keyPrefix: string) {
     this.redis = new Redis(redisUrl, { connectionName: 'pmq-bench', lazyConnect: false });
     this.keys = new Keys(keyPrefix);
-    this.queue = new Queue(QUEUE.events, { connection: this.redis, prefix: this.keys.queuePrefix });
+    const at = this.keys.queue(QUEUE.events);
+    this.queue = new Queue(at.name, { connection: this.redis, prefix: at.prefix });
   }
 
   async unfinished(): Promise<number> {

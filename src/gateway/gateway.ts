@@ -14,7 +14,7 @@ import type { ClientFrame } from '../protocol/client-frames.js';
 import { CLOSE } from '../protocol/close-codes.js';
 import type { NodeMessage } from '../protocol/node-message.js';
 import type { RedisClient } from '../redis/client.js';
-import { createRedis } from '../redis/connection.js';
+import { createSubscriber } from '../redis/connection.js';
 import { Registry } from '../store/registry.js';
 import { AckBatcher } from './ack-batcher.js';
 import { Connection, type ConnectionLimits } from './connection.js';
@@ -93,7 +93,7 @@ export class Gateway {
   /** Listens on the node channel, starts the heartbeats, takes upgrades on `server`. */
   async start(server: Server): Promise<void> {
     const { config, keys, logger } = this.ctx;
-    this.subscriber = createRedis(this.ctx.redisTarget, `${config.nodeId}:sub`, logger, { maxRetriesPerRequest: null });
+    this.subscriber = createSubscriber(this.ctx.redisTarget, `${config.nodeId}:sub`, logger);
     let first = true;
     this.subscriber.on('ready', () => {
       // After a reconnect the registry may have lost this node's users (a Redis

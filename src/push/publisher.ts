@@ -2,13 +2,13 @@
 // registry ({u}:nodes), groups by node, and publishes one message per node.
 // Used by the events worker (new messages, nodes known from the apply step), the
 // redelivery sweep and the drains (nodes looked up here), and reads (counts).
-import type { RedisClient } from '../redis/client.js';
+import { isCluster, type RedisClient } from '../redis/client.js';
+import type { Clock } from '../events/clock.js';
 import type { MessageView } from '../events/stored-message.js';
 import { encodeNodeMessage, type NodeMessage, type UserFrames } from '../protocol/node-message.js';
 import { messageFrameText, unreadFrame } from '../protocol/server-frames.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
-import { pipelineResults } from '../redis/pipeline.js';
 import { execEach, type KeyedCommand } from '../redis/slot-groups.js';
 import type { UnreadCounts } from '../store/unread.js';
 
@@ -30,6 +30,9 @@ export class Publisher {
     private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly logger: Logger,
+    private readonly clock: Clock,
+    /** A node whose heartbeat is older than this is dead (PMQ_NODE_TTL_MS). */
+    private readonly nodeTtlMs: number,
   ) {}
 
   /**
@@ -77,24 +80,41 @@ export class Publisher {
   }
 
   /**
-   * One PUBLISH per node, in one round trip. A channel nobody listens on belongs to
-   * a node that is gone: its registry entries for these users are removed at once
-   * rather than left for the sweep.
+   * One message per node, all in one round trip per Redis master: PUBLISH on one
+   * Redis, SPUBLISH on a cluster (a classic PUBLISH would be broadcast to every
+   * node of the cluster; a sharded one goes to the master of its channel's slot).
+   *
+   * A channel that nobody heard may belong to a node that is gone. Its registry
+   * entries for these users are removed at once (rather than left for the sweep)
+   * only when its heartbeat says so too: a count of 0 is not proof on a cluster,
+   * where a SPUBLISH sent to a master that has just been failed over reaches
+   * nobody, nor anywhere while a live node's subscriber reconnects.
    */
   private async publish(byNode: Map<string, UserFrames<string>[]>, message: (users: UserFrames<string>[]) => NodeMessage) {
     if (byNode.size === 0) return;
     const nodes = [...byNode.keys()];
-    const pipeline = this.redis.pipeline();
-    for (const node of nodes) pipeline.publish(this.keys.nodeChannel(node), encodeNodeMessage(message(byNode.get(node)!)));
-    const receivers = await pipelineResults(pipeline);
+    const sharded = isCluster(this.redis);
+    const receivers = (await execEach(
+      this.redis,
+      nodes.map((node): KeyedCommand => {
+        const channel = this.keys.nodeChannel(node);
+        const payload = encodeNodeMessage(message(byNode.get(node)!));
+        return [channel, (p) => (sharded ? p.spublish(channel, payload) : p.publish(channel, payload))];
+      }),
+    )) as number[];
+    const unheard = nodes.filter((_, i) => receivers[i] === 0);
+    if (unheard.length === 0) return;
+    const beats = await this.redis.zmscore(this.keys.nodes, ...unheard);
+    const deadBefore = this.clock.now() - this.nodeTtlMs;
     const cleanup: KeyedCommand[] = [];
-    nodes.forEach((node, i) => {
-      if (receivers[i] !== 0) return;
+    unheard.forEach((node, i) => {
+      const beat = beats[i];
+      if (beat !== null && beat !== undefined && Number(beat) >= deadBefore) return;
       for (const u of byNode.get(node)!) {
         const key = this.keys.user(u.uid).nodes;
         cleanup.push([key, (p) => p.hdel(key, node)]);
       }
-      this.logger.debug({ deadNode: node }, 'no gateway listens on this node channel: registry entries removed');
+      this.logger.debug({ deadNode: node }, 'no gateway listens on this node channel and its heartbeat stopped: registry entries removed');
     });
     if (cleanup.length > 0) await execEach(this.redis, cleanup);
   }

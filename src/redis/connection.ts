@@ -5,7 +5,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { RedisClient } from './client.js';
+import { isCluster, type RedisClient } from './client.js';
 import { defineScripts } from './scripts.js';
 
 type HostPort = { host: string; port: number };
@@ -44,7 +44,23 @@ export function redisTargetOf(
 const retry = (times: number) => Math.min(times * 200, 2000);
 
 export function createRedis(target: RedisTarget, name: string, logger: Logger, extra: RedisOptions = {}): RedisClient {
-  const redis = target.cluster === undefined ? createSingle(target, name, extra) : createCluster(target, target.cluster, name, extra);
+  return watched(target.cluster === undefined ? createSingle(target, name, extra) : createCluster(target, target.cluster, name, extra), name, logger);
+}
+
+/**
+ * The connection a gateway node listens on (see gateway/node-channel.ts): never
+ * gives up on a command; on a cluster, with a sharded subscriber per master.
+ */
+export function createSubscriber(target: RedisTarget, name: string, logger: Logger): RedisClient {
+  const extra: RedisOptions = { maxRetriesPerRequest: null };
+  return watched(
+    target.cluster === undefined ? createSingle(target, name, extra) : createCluster(target, target.cluster, name, extra, { shardedSubscribers: true }),
+    name,
+    logger,
+  );
+}
+
+function watched(redis: RedisClient, name: string, logger: Logger): RedisClient {
   let down = false;
   redis.on('error', (err: Error) => {
     if (!down) logger.warn({ err: err.message, connection: name }, 'redis connection error');
@@ -64,17 +80,28 @@ export function createRedis(target: RedisTarget, name: string, logger: Logger, e
  * commands wait out a failover (MOVED, TRYAGAIN, CLUSTERDOWN are retried) rather
  * than fail; the URL's password and TLS apply to every node.
  */
-function createCluster(target: RedisTarget, nodes: HostPort[], name: string, extra: RedisOptions): Cluster {
+function createCluster(target: RedisTarget, nodes: HostPort[], name: string, extra: RedisOptions, more: ClusterOptions = {}): Cluster {
   const url = new URL(target.url);
   const options: ClusterOptions = {
     scaleReads: 'master',
+    // A connection that fails fast (a number of retries, the API's) fails at
+    // once while the cluster is out of reach: a cluster client holds every
+    // command meanwhile, without bound, where one Redis' gives up after its
+    // retries (see untilReady for the start).
+    enableOfflineQueue: typeof extra.maxRetriesPerRequest !== 'number',
     clusterRetryStrategy: retry,
-    retryDelayOnFailover: 200,
-    retryDelayOnClusterDown: 200,
-    retryDelayOnTryAgain: 200,
-    // A failover can take a few seconds (cluster-node-timeout): redirections are
-    // retried with the delays above rather than given up after the default 16.
+    // A failover takes about cluster-node-timeout (15 s by default) and a moment
+    // more: a command meanwhile is retried every half second, up to 64 times
+    // (32 s), rather than given up after the default 16 tries.
+    retryDelayOnFailover: 500,
+    retryDelayOnClusterDown: 500,
+    retryDelayOnTryAgain: 500,
     maxRedirections: 64,
+    // After a failover, a pipeline sent on an old slot map comes back in parts
+    // (MOVED for some commands only) and is not retried as a whole: the map is
+    // asked for every second, not every five, to keep that window short.
+    slotsRefreshInterval: 1000,
+    ...more,
     ...(target.natMap && { natMap: target.natMap }),
     redisOptions: {
       connectionName: name,
@@ -86,6 +113,15 @@ function createCluster(target: RedisTarget, nodes: HostPort[], name: string, ext
     },
   };
   return new Cluster(nodes, options);
+}
+
+/**
+ * Resolves once a cluster client knows the slots: a fail-fast one refuses
+ * commands until then. One Redis resolves at once (its client queues them).
+ */
+export async function untilReady(redis: RedisClient): Promise<void> {
+  if (!isCluster(redis) || redis.status === 'ready') return;
+  await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
 }
 
 function createSingle(target: RedisTarget, name: string, extra: RedisOptions): Redis {

@@ -78,6 +78,8 @@ export class Keys {
   constructor(
     readonly prefix: string,
     readonly shards = DEFAULT_SHARDS,
+    /** True on a cluster: each queue on a slot of its own (see queue). */
+    private readonly queuesBySlot = false,
   ) {
     this.shardList = Array.from({ length: shards }, (_, k) => this.shardKeys(`:${k}`));
     this.shardList.push(this.shardKeys(''));
@@ -165,8 +167,17 @@ export class Keys {
     return `${this.prefix}:auth:${tokenHash}:lock`;
   }
 
-  /** BullMQ's prefix: one hash tag, so that each queue's keys share a slot under Cluster */
-  get queuePrefix(): string {
-    return `{${this.prefix}}`;
+  /**
+   * Where BullMQ keeps a queue: the prefix and the name to give it. BullMQ names
+   * every key of a queue `<prefix>:<name>:…`, and its scripts need them on one
+   * slot under Cluster: the prefix carries a hash tag. On one Redis it is the
+   * same for every queue (`{pmq}:events:…`, as PMQ always had it: a new prefix
+   * would strand the queued jobs at an upgrade); on a cluster each queue has its
+   * own (`{pmq:events}:events:…`), so that the queues are on slots of their own,
+   * most likely on different masters: the login drains of a reconnect storm do
+   * not queue behind the events on one master.
+   */
+  queue(name: string): { prefix: string; name: string } {
+    return { prefix: this.queuesBySlot ? `{${this.prefix}:${name}}` : `{${this.prefix}}`, name };
   }
 }

@@ -9,6 +9,7 @@
 import type { ChainableCommander } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { isCluster, type RedisClient } from './client.js';
+import { checkWait, queueWait, type ReplicaWait } from './replica-wait.js';
 
 /** The hash slot of a key as Redis Cluster computes it: of its hash tag (`{u:42}`) when it has one. */
 export function slotOf(key: string): number {
@@ -81,8 +82,9 @@ export async function execBatches<B>(
   batches: B[],
   keyOf: (batch: B) => string,
   queue: (pipeline: ChainableCommander, batch: B) => void,
+  wait?: ReplicaWait,
 ): Promise<unknown[][]> {
-  const settled = await execBatchesSettled(redis, batches, keyOf, queue);
+  const settled = await execBatchesSettled(redis, batches, keyOf, queue, wait);
   return settled.map((replies) =>
     replies.map(([err, reply]) => {
       if (err) throw err;
@@ -91,12 +93,17 @@ export async function execBatches<B>(
   );
 }
 
-/** As execBatches, with each command's error beside its reply (a step that skips what failed). */
+/**
+ * As execBatches, with each command's error beside its reply (a step that skips
+ * what failed). With `wait`, each node's pipeline ends with WAIT, and too few
+ * replicas reject the whole (see redis/replica-wait.ts).
+ */
 export async function execBatchesSettled<B>(
   redis: RedisClient,
   batches: B[],
   keyOf: (batch: B) => string,
   queue: (pipeline: ChainableCommander, batch: B) => void,
+  wait?: ReplicaWait,
 ): Promise<Settled[][]> {
   if (batches.length === 0) return [];
   const byNode = new Map<string, number[]>();
@@ -121,8 +128,15 @@ export async function execBatchesSettled<B>(
         queue(pipeline, batches[i]!);
         return pipeline.length - before;
       });
+      const waiting = wait !== undefined && wait.replicas > 0;
+      if (waiting) queueWait(pipeline, wait);
       const flat = await pipeline.exec();
       if (flat === null) throw new Error('pipeline was discarded');
+      if (waiting) {
+        const [err, replicas] = flat[flat.length - 1]!;
+        if (err) throw err;
+        checkWait(replicas, wait);
+      }
       let at = 0;
       indexes.forEach((i, k) => {
         replies[i] = flat.slice(at, at + counts[k]!) as Settled[];

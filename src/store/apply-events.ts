@@ -11,6 +11,7 @@ import type { AcceptedEvent } from '../events/event-schema.js';
 import { toStoredMessage, toView, type MessageView, type StoredMessage } from '../events/stored-message.js';
 import type { Keys } from '../redis/keys.js';
 import { scripts } from '../redis/scripts.js';
+import type { ReplicaWait } from '../redis/replica-wait.js';
 import { callsBySlot, execBatches } from '../redis/slot-groups.js';
 import { toCounts, type UnreadCounts } from './unread.js';
 
@@ -41,7 +42,11 @@ export interface ApplyResult {
 /** About 2 ms of Redis per 100 events: calls are cut at this many events. */
 const MAX_EVENTS_PER_CALL = 250;
 
-export async function applyEvents(redis: RedisClient, keys: Keys, events: AcceptedEvent[]): Promise<ApplyResult> {
+/**
+ * With `wait`, resolves only once the replicas have it all (an event's job is
+ * then completed knowing that a failover keeps what it did).
+ */
+export async function applyEvents(redis: RedisClient, keys: Keys, events: AcceptedEvent[], wait?: ReplicaWait): Promise<ApplyResult> {
   const byUser = new Map<string, { stored: StoredMessage; acceptedAt: number }[]>();
   for (const e of events) {
     const entry = { stored: toStoredMessage(e), acceptedAt: e.accepted_at };
@@ -111,6 +116,7 @@ export async function applyEvents(redis: RedisClient, keys: Keys, events: Accept
         args,
       );
     },
+    wait,
   );
   // Users in the order of the calls, each with its decoded reply.
   const perUser = new Map<string, ReturnType<typeof scripts.applyEvents.decode>[number]>();

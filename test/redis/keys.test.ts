@@ -30,6 +30,22 @@ describe('Keys', () => {
     expect(hashTag(keys.userBase('43'))).not.toBe(hashTag(keys.userBase('42')));
   });
 
+  it('gives BullMQ one tagged prefix on one Redis, and each queue its own slot on a cluster', () => {
+    const names = ['events', 'maintenance', 'delayed'];
+    // One Redis: the prefix PMQ always had, so that an upgrade finds the queued jobs.
+    expect(names.map((n) => keys.queue(n))).toEqual(names.map((name) => ({ prefix: '{pmq}', name })));
+    const clustered = new Keys('pmq', DEFAULT_SHARDS, true);
+    const slots = names.map((n) => {
+      const q = clustered.queue(n);
+      expect(q.name).toBe(n);
+      // BullMQ's keys are `<prefix>:<name>:<suffix>`: every one on the slot of the prefix's tag.
+      const jobKey = `${q.prefix}:${q.name}:some-job-id`;
+      expect(slotOf(jobKey)).toBe(slotOf(`${q.prefix}:${q.name}:wait`));
+      return slotOf(jobKey);
+    });
+    expect(new Set(slots).size).toBe(names.length);
+  });
+
   it('splits the global keys into shards, the keys a script takes together on one slot', () => {
     expect(keys.shards).toBe(DEFAULT_SHARDS);
     const shards = keys.allShards.slice(0, keys.shards);

@@ -18,7 +18,10 @@ export function eventsRouter(ctx: EventsRouteDeps, auth: Authenticator, limiter:
     const inputs = parseEvents(req.body, ctx.config.maxBatch, ctx.config.maxEventBytes);
     const now = ctx.clock.now();
     const accepted = inputs.map((e) => acceptEvent(e, now));
-    await enqueueEvents(ctx.queues.events, accepted, ctx.config.ingestChunk);
+    await enqueueEvents(ctx.queues.events, accepted, ctx.config.ingestChunk, {
+      connection: ctx.queues.connection,
+      replicas: ctx.config.redisWait,
+    });
     ctx.metrics.eventsAccepted.inc(accepted.length);
     res.status(202).json({ accepted: accepted.length });
   });
