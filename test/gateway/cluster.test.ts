@@ -9,6 +9,7 @@
 // 0, and its clients resume on another node (through a stand-in load balancer),
 // losing nothing.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execEach } from '../../src/redis/slot-groups.js';
 import { runMaintenance } from '../helpers/maintenance.js';
 import { beforeMarker, postMarker } from '../helpers/marker.js';
 import { drained, startTestService, testEnv, waitFor, type TestService } from '../helpers/service.js';
@@ -54,7 +55,10 @@ async function ownNode(name: string): Promise<GatewayNode> {
       await node.proc.kill('SIGTERM');
     }
     const { redis, keys } = t.service.ctx;
-    await redis.pipeline().zrem(keys.nodes, node.nodeId).del(keys.nodeUsers(node.nodeId)).exec();
+    await execEach(redis, [
+      [keys.nodes, (p) => p.zrem(keys.nodes, node.nodeId)],
+      [keys.nodeUsers(node.nodeId), (p) => p.del(keys.nodeUsers(node.nodeId))],
+    ]);
   });
   return node;
 }

@@ -5,6 +5,7 @@
 import { connect, createServer, type Socket } from 'node:net';
 import type { RedisClient } from '../../src/redis/client.js';
 import type { Keys } from '../../src/redis/keys.js';
+import { execEach, type KeyedCommand } from '../../src/redis/slot-groups.js';
 import { waitFor } from './service.js';
 import { spawnRole, type RoleProcess } from './spawn-role.js';
 import { rawSocket, type RawSocket } from './ws-client.js';
@@ -44,14 +45,11 @@ export async function registryState(
   nodeId: string,
   uids: string[],
 ): Promise<{ heartbeat: number | null; nodeUsers: string[]; userHasNode: Record<string, boolean> }> {
-  const p = redis.pipeline();
-  p.zscore(keys.nodes, nodeId);
-  p.smembers(keys.nodeUsers(nodeId));
-  for (const uid of uids) p.hexists(keys.user(uid).nodes, nodeId);
-  const replies = ((await p.exec()) ?? []).map(([err, v]) => {
-    if (err) throw err;
-    return v;
-  });
+  const replies = await execEach(redis, [
+    [keys.nodes, (p) => p.zscore(keys.nodes, nodeId)],
+    [keys.nodeUsers(nodeId), (p) => p.smembers(keys.nodeUsers(nodeId))],
+    ...uids.map((uid): KeyedCommand => [keys.user(uid).nodes, (p) => p.hexists(keys.user(uid).nodes, nodeId)]),
+  ]);
   const score = replies[0] as string | null;
   return {
     heartbeat: score === null ? null : Number(score),

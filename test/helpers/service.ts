@@ -22,10 +22,33 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
-export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
+/** Where a test's service keeps its data: the run's one Redis, or its Redis Cluster. */
+export type Topology = 'redis' | 'cluster';
+
+/** The topologies the tests that must hold on both run on, with their names. */
+export const TOPOLOGIES: [name: string, topology: Topology][] = [
+  ['one Redis', 'redis'],
+  ['Redis Cluster', 'cluster'],
+];
+
+/** The environment that points a service at a topology of the run. */
+export function topologyEnv(topology: Topology): Record<string, string> {
+  return topology === 'cluster' ? { PMQ_REDIS_CLUSTER_NODES: inject('redisCluster') } : {};
+}
+
+/**
+ * The topology of a test that names none: one Redis, or the cluster when
+ * PMQ_TEST_TOPOLOGY=cluster (`npm run test:cluster` runs the whole suite so).
+ */
+export const DEFAULT_TOPOLOGY: Topology = process.env.PMQ_TEST_TOPOLOGY === 'cluster' ? 'cluster' : 'redis';
+
+/** A test that brings its own Redis (REDIS_URL or sentinels in `extra`) runs on it, whatever the topology. */
+export function testEnv(extra: Record<string, string> = {}, topology: Topology = DEFAULT_TOPOLOGY): Record<string, string> {
+  const ownRedis = extra.REDIS_URL !== undefined || extra.PMQ_REDIS_SENTINELS !== undefined;
   return {
     PORT: '0',
     REDIS_URL: inject('redisUrl'),
+    ...topologyEnv(ownRedis ? 'redis' : topology),
     PMQ_API_KEYS: API_KEY,
     PMQ_TOKEN_SECRET: TOKEN_SECRET,
     PMQ_KEY_PREFIX: `t${randomBytes(5).toString('hex')}`,
@@ -37,9 +60,9 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
 }
 
 export async function startTestService(
-  opts: { roles?: ServiceRole[]; clock?: Clock; env?: Record<string, string> } = {},
+  opts: { roles?: ServiceRole[]; clock?: Clock; env?: Record<string, string>; topology?: Topology } = {},
 ): Promise<TestService> {
-  const config = loadConfig(testEnv(opts.env));
+  const config = loadConfig(testEnv(opts.env, opts.topology));
   const service = await startService({
     config,
     redisTarget: redisTargetOf(config, config.redisUrl!),

@@ -138,6 +138,8 @@ export interface WorkloadOptions {
   maxBatch: number;
   /** Prefix of new event ids, so that two workloads of one test never share ids. */
   idPrefix?: string;
+  /** Prefix of user ids (default `u`), so that two workloads on one service never share users. */
+  userPrefix?: string;
   /** Events that earlier workloads posted: this one re-posts some of them too. */
   earlier?: TestEvent[];
 }
@@ -153,7 +155,7 @@ export const CATEGORIES = ['comment', 'notice', 'like', 'follow', 'mention.reply
  */
 export function generateBatches(rand: () => number, opts: WorkloadOptions): TestEvent[][] {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
-  const user = () => `u${Math.floor(opts.users * rand() ** 2)}`;
+  const user = () => `${opts.userPrefix ?? 'u'}${Math.floor(opts.users * rand() ** 2)}`;
   const prefix = opts.idPrefix ?? 'e';
   const posted: TestEvent[] = [...(opts.earlier ?? [])];
   const batches: TestEvent[][] = [];
