@@ -16,11 +16,11 @@ import {
   machineCpuSeconds,
   makeTempDir,
   processCpuSeconds,
+  startCluster,
   startRedis,
   startService,
   tail,
   waitForIdleMachine,
-  type Child,
   type ServiceChild,
 } from './lib/processes.js';
 import { cpuPerEvent, cpuPercents, percentile, round, table, type BenchResult, type CpuFigures } from './lib/report.js';
@@ -32,12 +32,15 @@ interface Target {
   url: string;
   apiKey: string;
   redisUrl: string;
+  /** The seed nodes of the cluster the bench started (--cluster); undefined on one Redis. */
+  cluster: { host: string; port: number }[] | undefined;
   keyPrefix: string;
   /** The service processes the bench started: one `all`, or an `api` and a `worker`. */
   services: ServiceChild[];
   /** The pids whose CPU time is the service's: those started here, or PMQ_BENCH_SERVICE_PIDS. */
   servicePids: number[];
-  redis: Child | undefined;
+  /** The Redis processes the bench started (one, or each node of the cluster). */
+  redisPids: number[];
 }
 
 let quiet = false;
@@ -65,13 +68,28 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function setUp(opts: BenchOptions): Promise<Target> {
-  if (opts.target) return { ...opts.target, services: [], redis: undefined };
+  if (opts.target) return { ...opts.target, cluster: undefined, services: [], redisPids: [] };
 
   const temp = makeTempDir();
   cleanups.push(() => temp.remove());
-  const redis = await startRedis(temp.dir);
-  cleanups.push(() => redis.stop());
-  log(`redis-server pid ${redis.pid} on ${redis.url}`);
+  let redisEnv: Record<string, string>;
+  let redisPids: number[];
+  let cluster: Target['cluster'];
+  if (opts.cluster) {
+    const c = await startCluster();
+    cleanups.push(() => c.stop());
+    log(`redis cluster of three masters on ${c.seedList}`);
+    redisEnv = { PMQ_REDIS_CLUSTER_NODES: c.seedList };
+    redisPids = c.pids;
+    cluster = c.nodes;
+  } else {
+    const redis = await startRedis(temp.dir);
+    cleanups.push(() => redis.stop());
+    log(`redis-server pid ${redis.pid} on ${redis.url}`);
+    redisEnv = { REDIS_URL: redis.url };
+    redisPids = [redis.pid];
+    cluster = undefined;
+  }
 
   if (opts.service === 'dist') ensureBuilt(log);
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -80,7 +98,7 @@ async function setUp(opts: BenchOptions): Promise<Target> {
   delete env.PMQ_INGEST_CHUNK;
   delete env.PMQ_WORKER_CONCURRENCY;
   Object.assign(env, {
-    REDIS_URL: redis.url,
+    ...redisEnv,
     PMQ_API_KEYS: BENCH_API_KEY,
     PMQ_TOKEN_SECRET: BENCH_TOKEN_SECRET,
     PMQ_KEY_PREFIX: 'pmq',
@@ -104,7 +122,16 @@ async function setUp(opts: BenchOptions): Promise<Target> {
     log(`pmq ${role} pid ${service.pid}${service.url ? ` on ${service.url}` : ''} (${opts.service})`);
   }
   const url = services.find((s) => s.url !== undefined)!.url!;
-  return { url, apiKey: BENCH_API_KEY, redisUrl: redis.url, keyPrefix: 'pmq', services, servicePids: services.map((s) => s.pid), redis };
+  return {
+    url,
+    apiKey: BENCH_API_KEY,
+    redisUrl: redisEnv.REDIS_URL ?? '',
+    cluster,
+    keyPrefix: 'pmq',
+    services,
+    servicePids: services.map((s) => s.pid),
+    redisPids,
+  };
 }
 
 async function main(): Promise<number> {
@@ -118,7 +145,7 @@ async function main(): Promise<number> {
   quiet = opts.quiet;
   const loadBefore = round(loadavg()[0] ?? 0, 2);
   const target = await setUp(opts);
-  const completion = new Completion(target.redisUrl, target.keyPrefix);
+  const completion = new Completion(target.redisUrl, target.keyPrefix, target.cluster);
   cleanups.push(() => completion.close());
   // A lone `worker` process has no /readyz: it is up once BullMQ lists it.
   if (target.services.some((s) => s.role === 'worker')) await completion.waitForWorker(60_000);
@@ -203,6 +230,7 @@ async function main(): Promise<number> {
       worker_concurrency: opts.workerConcurrency ?? null,
       service: opts.target ? 'external' : opts.service === 'dist' ? 'spawned-dist' : 'spawned-tsx',
       topology: opts.target ? null : opts.topology,
+      redis: opts.target ? null : opts.cluster ? 'cluster-3-masters' : 'single',
       seed: opts.seed,
     },
     result: {
@@ -224,6 +252,10 @@ async function main(): Promise<number> {
       redis_memory_bytes_per_event: mem0 === undefined || mem1 === undefined ? null : Math.round((mem1 - mem0) / work.events),
     },
     cpu: { ...cpuFigures, percent_of_one_core: cpuPercents(cpuFigures), us_per_event: cpuPerEvent(cpuFigures, work.events) },
+    redis_nodes: target.redisPids.map((pid, i) => {
+      const s = diff(cpu0.redisNodes[i], cpu1.redisNodes[i]);
+      return { pid, cpu_s: s, us_per_event: s === null ? null : round((s * 1e6) / work.events, 1) };
+    }),
     redis_commands: topCommands(cmd0, cmd1, work.events),
     verify: {
       expected: work.events,
@@ -269,8 +301,9 @@ async function snapshot(target: Target, completion: Completion) {
     bench: usage.user + usage.system,
     service: target.servicePids.length > 0 ? sum(target.servicePids.map(processCpuSeconds)) : undefined,
     // /proc where the bench started Redis; INFO otherwise (same figure, one round trip).
-    redis: target.redis ? processCpuSeconds(target.redis.pid) : await completion.redisCpuSeconds(),
+    redis: target.redisPids.length > 0 ? sum(target.redisPids.map(processCpuSeconds)) : await completion.redisCpuSeconds(),
     machine: machineCpuSeconds()?.busy,
+    redisNodes: target.redisPids.map(processCpuSeconds),
   };
 }
 

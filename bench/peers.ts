@@ -20,7 +20,7 @@ import { gitState, makeTempDir, waitForIdleMachine, type Child } from './lib/pro
 import { round } from './lib/report.js';
 import { PEERS, spawnPeer, type Peer } from './peers/spawn.js';
 
-const SERVERS = ['pmq', 'pmq-split', 'socketio', 'ws', 'pmq-noack'] as const;
+const SERVERS = ['pmq', 'pmq-split', 'socketio', 'ws', 'pmq-noack', 'pmq-cluster'] as const;
 type Server = (typeof SERVERS)[number];
 /** A default run: PMQ as deployed (acked) beside its peers; pmq-noack on request. */
 const DEFAULT_SERVERS: Server[] = ['pmq', 'pmq-split', 'socketio', 'ws'];
@@ -30,6 +30,7 @@ const DESCRIBE: Record<Server, string> = {
   'pmq-split': 'PMQ, `pmq api` + `pmq worker` + `pmq gateway` on a private redis-server; each message acked',
   socketio: 'Socket.IO 4 + @socket.io/redis-adapter on a private redis-server, websocket transport; emit to the user\'s room, no acks',
   ws: 'bare `ws`, in memory: a Map of user -> sockets, one frame per event, no acks',
+  'pmq-cluster': 'as pmq, on a private Redis Cluster of three masters (no replicas) instead of one redis-server',
   'pmq-noack':
     'as pmq, but its sockets never ack (PMQ_REDELIVER_MAX=0): everything stored and counted, delivery fire and forget, as for the peers',
 };
@@ -179,6 +180,7 @@ function start(server: Server, dir: string, children: Child[]): Promise<Target> 
   if (server === 'pmq') return spawnPmq('all', dir, children, log);
   if (server === 'pmq-split') return spawnPmq('split', dir, children, log);
   if (server === 'pmq-noack') return spawnPmq('all', dir, children, log, { ack: false });
+  if (server === 'pmq-cluster') return spawnPmq('all', dir, children, log, { cluster: true });
   if ((PEERS as readonly string[]).includes(server)) return spawnPeer(server as Peer, dir, children, log);
   throw new Error(`no such server: ${server}`);
 }

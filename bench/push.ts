@@ -1,6 +1,6 @@
 // npm run bench:push -- [--connections 10000] [--rates 5000,20000] [--seconds 10]
 //                       [--saturate-seconds 10] [--topology all|split]
-//                       [--settle-seconds 3] [--json] [--help]
+//                       [--settle-seconds 3] [--cluster] [--json] [--help]
 //
 // Push through the durable path: HTTP POST -> events queue -> worker (Lua) ->
 // registry -> node channel -> gateway -> socket. This process holds the sockets
@@ -28,6 +28,8 @@ const USAGE = `usage: npm run bench:push -- [options]
                                                           (PMQ_BENCH_TOPOLOGY, all)
   --settle-seconds S     wait after a burst of connections before reading RSS
                                                           (PMQ_BENCH_SETTLE_SECONDS, 3)
+  --cluster              a local Redis Cluster of three masters, not one redis-server
+                                                          (PMQ_BENCH_CLUSTER=1)
   --json                 print the JSON line only (no progress, no table)
   --help                 this text
 
@@ -47,6 +49,7 @@ const { values: args } = parseArgs({
     'saturate-seconds': { type: 'string', default: process.env.PMQ_BENCH_SATURATE_SECONDS ?? '10' },
     topology: { type: 'string', default: process.env.PMQ_BENCH_TOPOLOGY ?? 'all' },
     'settle-seconds': { type: 'string', default: process.env.PMQ_BENCH_SETTLE_SECONDS ?? '3' },
+    cluster: { type: 'boolean', default: process.env.PMQ_BENCH_CLUSTER === '1' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -65,6 +68,7 @@ const SETTLE_MS = Number(args['settle-seconds']) * 1000;
 const log = args.json ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
 
 if (!Number.isInteger(C) || C < 1) usage(`--connections: must be a whole number from 1, got "${args.connections}"`);
+if (args.cluster && process.env.PMQ_URL) usage('--cluster starts a cluster for the spawned service: it means nothing with PMQ_URL');
 if (TOPOLOGY !== 'all' && TOPOLOGY !== 'split') usage(`--topology: must be all or split, got "${TOPOLOGY}"`);
 
 function usage(message: string): never {
@@ -76,7 +80,7 @@ async function main(): Promise<void> {
   const children: Child[] = [];
   const temp = makeTempDir();
   try {
-    const target = process.env.PMQ_URL ? externalPmq() : await spawnPmq(TOPOLOGY as 'all' | 'split', temp.dir, children, log);
+    const target = process.env.PMQ_URL ? externalPmq() : await spawnPmq(TOPOLOGY as 'all' | 'split', temp.dir, children, log, { cluster: args.cluster });
     const result = await run(target);
     log(table(result));
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -110,13 +114,15 @@ async function run(target: Target) {
       service: target.description,
       /** all: one `pmq all`; split: `pmq api`, `pmq worker`, `pmq gateway`; null: PMQ_URL's. */
       topology: spawned ? TOPOLOGY : null,
+      /** The spawned Redis: one redis-server, or a cluster of three masters. */
+      redis: spawned ? (args.cluster ? 'cluster-3-masters' : 'single') : null,
     },
     ...phases,
   };
 }
 
 function table(r: Awaited<ReturnType<typeof run>>): string {
-  const topology = r.config.topology === null ? r.config.service : `topology ${r.config.topology} (${r.config.service})`;
+  const topology = r.config.topology === null ? r.config.service : `topology ${r.config.topology} (${r.config.service}, redis ${r.config.redis})`;
   const idle = r.idle;
   const lines = [
     `PMQ push bench, ${r.date}, ${r.machine.cpus} cores, node ${r.machine.node}; ${topology}; ${r.load_process}`,

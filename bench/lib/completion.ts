@@ -6,21 +6,30 @@
 // delayed or waiting. So once the last 202 is in, the first poll that sees all
 // four empty marks the moment the last event was applied. The unread sums are
 // checked afterwards, untimed, to prove nothing was lost or counted twice.
+//
+// On a cluster the figures Redis gives of itself (INFO) are summed over the masters.
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { QUEUE } from '../../src/queues.js';
+import type { RedisClient } from '../../src/redis/client.js';
+import { untilReady } from '../../src/redis/connection.js';
 import { Keys } from '../../src/redis/keys.js';
+import { execEach } from '../../src/redis/slot-groups.js';
 
 const UNFINISHED = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
 
 export class Completion {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   private readonly queue: Queue;
   private readonly keys: Keys;
 
-  constructor(redisUrl: string, keyPrefix: string) {
-    this.redis = new Redis(redisUrl, { connectionName: 'pmq-bench', lazyConnect: false });
-    this.keys = new Keys(keyPrefix);
+  /** `cluster`: the seed nodes of a Redis Cluster (`redisUrl` is then not used). */
+  constructor(redisUrl: string, keyPrefix: string, cluster?: { host: string; port: number }[]) {
+    this.redis =
+      cluster === undefined
+        ? new Redis(redisUrl, { connectionName: 'pmq-bench', lazyConnect: false })
+        : new Cluster(cluster, { scaleReads: 'master', redisOptions: { connectionName: 'pmq-bench' } });
+    this.keys = new Keys(keyPrefix, undefined, cluster !== undefined);
     const at = this.keys.queue(QUEUE.events);
     this.queue = new Queue(at.name, { connection: this.redis, prefix: at.prefix });
   }
@@ -84,26 +93,39 @@ export class Completion {
     };
   }
 
-  /** The sum of every category's unread count over `users`, read in pipelines of 1000. */
+  /** The sum of every category's unread count over `users`, read 1000 users a round trip. */
   async unreadSum(users: string[]): Promise<number> {
     let sum = 0;
     for (let i = 0; i < users.length; i += 1000) {
-      const pipeline = this.redis.pipeline();
-      for (const uid of users.slice(i, i + 1000)) pipeline.hvals(this.keys.user(uid).unread);
-      for (const [err, values] of (await pipeline.exec()) ?? []) {
-        if (err) throw err;
-        for (const v of values as string[]) sum += Number(v);
-      }
+      const replies = await execEach(
+        this.redis,
+        users.slice(i, i + 1000).map((uid) => {
+          const key = this.keys.user(uid).unread;
+          return [key, (p) => p.hvals(key)];
+        }),
+      );
+      for (const values of replies as string[][]) for (const v of values) sum += Number(v);
     }
     return sum;
   }
 
+  /** INFO `section` of the one Redis, or of each master of the cluster. */
+  private async infos(section: string): Promise<string[]> {
+    await untilReady(this.redis);
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    return Promise.all(nodes.map((n) => n.info(section).catch(() => '')));
+  }
+
   /** Redis' own user + system CPU seconds (INFO cpu): works for a Redis the bench did not start. */
   async redisCpuSeconds(): Promise<number | undefined> {
-    const info = await this.redis.info('cpu').catch(() => '');
-    const sys = /used_cpu_sys:([\d.]+)/.exec(info)?.[1];
-    const user = /used_cpu_user:([\d.]+)/.exec(info)?.[1];
-    return sys === undefined || user === undefined ? undefined : Number(sys) + Number(user);
+    let total = 0;
+    for (const info of await this.infos('cpu')) {
+      const sys = /used_cpu_sys:([\d.]+)/.exec(info)?.[1];
+      const user = /used_cpu_user:([\d.]+)/.exec(info)?.[1];
+      if (sys === undefined || user === undefined) return undefined;
+      total += Number(sys) + Number(user);
+    }
+    return total;
   }
 
   /**
@@ -112,24 +134,30 @@ export class Completion {
    * Commands run inside Lua count under their own names too (and in EVALSHA's time).
    */
   async commandStats(): Promise<Map<string, { calls: number; usec: number }>> {
-    const info = await this.redis.info('commandstats').catch(() => '');
     const out = new Map<string, { calls: number; usec: number }>();
-    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-      out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+    for (const info of await this.infos('commandstats')) {
+      for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+        const seen = out.get(m[1]!) ?? { calls: 0, usec: 0 };
+        out.set(m[1]!, { calls: seen.calls + Number(m[2]), usec: seen.usec + Number(m[3]) });
+      }
     }
     return out;
   }
 
   /** Bytes Redis holds (INFO memory used_memory). */
   async usedMemory(): Promise<number | undefined> {
-    const info = await this.redis.info('memory').catch(() => '');
-    const m = /used_memory:(\d+)/.exec(info)?.[1];
-    return m === undefined ? undefined : Number(m);
+    let total = 0;
+    for (const info of await this.infos('memory')) {
+      const m = /used_memory:(\d+)/.exec(info)?.[1];
+      if (m === undefined) return undefined;
+      total += Number(m);
+    }
+    return total;
   }
 
   async redisVersion(): Promise<string | undefined> {
-    const info = await this.redis.info('server').catch(() => '');
-    return /redis_version:(\S+)/.exec(info)?.[1];
+    const [info] = await this.infos('server');
+    return /redis_version:(\S+)/.exec(info ?? '')?.[1];
   }
 
   async close(): Promise<void> {

@@ -38,7 +38,8 @@ export interface Target {
   socketPid: number | undefined;
   /** Its inspector port, to collect its garbage before RSS is read (see inspector-gc.ts). */
   socketInspectPort: number | undefined;
-  redisPid: number | undefined;
+  /** Redis' processes (one redis-server, or each node of a cluster): their CPU is summed. */
+  redisPids: number[];
   /** Opens `uid`'s socket, resolved once a POST to `uid` would reach it; each delivered event goes to onMessage. */
   connect(uid: string, onMessage: (m: LoadMessage) => void): Promise<LoadSocket>;
 }
@@ -285,13 +286,17 @@ function latencySummary(sorted: number[]) {
   return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? 0 };
 }
 
+function sumOrUndefined(values: (number | undefined)[]): number | undefined {
+  return values.some((v) => v === undefined) ? undefined : values.reduce<number>((a, b) => a + b!, 0);
+}
+
 /** CPU seconds so far: the bench's, each server process' (in target.processes' order), Redis'. */
 function cpuNow(target: Target) {
   const u = process.cpuUsage();
   return {
     bench: (u.user + u.system) / 1e6,
     processes: target.processes.map((p) => processCpuSeconds(p.pid)),
-    redis: target.redisPid ? processCpuSeconds(target.redisPid) : undefined,
+    redis: target.redisPids.length > 0 ? sumOrUndefined(target.redisPids.map(processCpuSeconds)) : undefined,
   };
 }
 

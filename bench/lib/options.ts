@@ -18,6 +18,8 @@ export interface BenchOptions {
   service: 'dist' | 'tsx';
   /** all: one `pmq all` process; split: `pmq api` and `pmq worker`, as deployed on more cores. */
   topology: 'all' | 'split';
+  /** Spawned Redis: one redis-server, or a Redis Cluster of three masters (no replicas). */
+  cluster: boolean;
   /** Extra node flags for the spawned service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
   serviceNodeArgs: string[];
   /** Seconds to wait for the queue to drain after the last 202 before giving up. */
@@ -41,6 +43,7 @@ export const USAGE = `usage: npm run bench:ingest -- [options]
   --worker-concurrency N  spawned service's PMQ_WORKER_CONCURRENCY  (default: the service's)
   --service dist|tsx      run dist/ (built when stale) or src/ via tsx (PMQ_BENCH_SERVICE, dist)
   --topology all|split    one \`pmq all\` process, or \`pmq api\` + \`pmq worker\` (PMQ_BENCH_TOPOLOGY, all)
+  --cluster               a local Redis Cluster of three masters, not one redis-server (PMQ_BENCH_CLUSTER=1)
   --node-args="..."       extra node flags for the spawned service  (PMQ_BENCH_NODE_ARGS)
   --drain-timeout S       give up waiting for the workers after S s (PMQ_BENCH_DRAIN_TIMEOUT, 300)
   --seed N                recipient choice is reproducible per seed (PMQ_BENCH_SEED, 1)
@@ -73,6 +76,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       seed: { type: 'string' },
       'wait-idle': { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -114,6 +118,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
         }),
     };
   }
+  const cluster = values.cluster || env.PMQ_BENCH_CLUSTER === '1';
+  if (target && cluster) throw new Error('--cluster starts a cluster for the spawned service: it means nothing with PMQ_URL');
   const chunk = int('--chunk', values.chunk ?? env.PMQ_INGEST_CHUNK, undefined, 1, 1000);
   const workerConcurrency = int('--worker-concurrency', values['worker-concurrency'] ?? env.PMQ_WORKER_CONCURRENCY, undefined, 1, 256);
   if (target && (values.chunk !== undefined || values['worker-concurrency'] !== undefined)) {
@@ -131,6 +137,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     workerConcurrency: target ? undefined : workerConcurrency,
     service,
     topology,
+    cluster,
     serviceNodeArgs: (values['node-args'] ?? env.PMQ_BENCH_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== ''),
     drainTimeoutS: int('--drain-timeout', values['drain-timeout'] ?? env.PMQ_BENCH_DRAIN_TIMEOUT, 300, 1, 86_400)!,
     seed: int('--seed', values.seed ?? env.PMQ_BENCH_SEED, 1, 0, 2 ** 31)!,

@@ -12,7 +12,7 @@ import { freePort } from '../../test/helpers/redis-server.js';
 import { ackMessages } from './acking-load.js';
 import { Completion } from './completion.js';
 import type { LoadMessage, LoadSocket, Target } from './delivery-load.js';
-import { ensureBuilt, startRedis, startService, tail, type Child, type ServiceChild, type ServiceRole } from './processes.js';
+import { ensureBuilt, startCluster, startRedis, startService, tail, type Child, type ServiceChild, type ServiceRole } from './processes.js';
 
 export type Topology = 'all' | 'split';
 
@@ -30,7 +30,7 @@ export function externalPmq(): Target {
     processes: [],
     socketPid: undefined,
     socketInspectPort: undefined,
-    redisPid: undefined,
+    redisPids: [],
     connect: (uid, onMessage) => connectPmq(wsUrl, uid, onMessage),
   };
 }
@@ -46,14 +46,13 @@ export async function spawnPmq(
   dir: string,
   children: Child[],
   log: (line: string) => void,
-  opts: { ack?: boolean } = {},
+  opts: { ack?: boolean; cluster?: boolean } = {},
 ): Promise<Target> {
   // Sockets that never ack leave every message pending: without redelivery off,
   // each would come again after PMQ_ACK_TIMEOUT_MS.
   const ack = opts.ack ?? true;
   ensureBuilt(log);
-  const redis = await startRedis(dir);
-  children.push(redis);
+  const redis = opts.cluster ? await spawnCluster(children, log) : await spawnRedis(dir, children, log);
   const keyPrefix = process.env.PMQ_KEY_PREFIX || 'pmq';
   // One environment for every process: they share the Redis, the API key, and the
   // token secret (the gateway checks the tokens this process signs).
@@ -63,7 +62,7 @@ export async function spawnPmq(
       Object.entries(process.env).filter(([k]) => k.startsWith('PMQ_') && !/^PMQ_(BENCH_|URL$|WS_URL$|API_KEY$)/.test(k)),
     ),
     PATH: process.env.PATH,
-    REDIS_URL: redis.url,
+    ...redis.env,
     PMQ_API_KEYS: API_KEY,
     PMQ_TOKEN_SECRET: SECRET,
     PMQ_KEY_PREFIX: keyPrefix,
@@ -107,7 +106,7 @@ export async function spawnPmq(
   // /readyz answers before the workers start (in `all` too), and a lone worker has
   // no port at all: it is up once BullMQ lists it on the events queue. A fan-out
   // posted before that would time the worker's start.
-  const completion = new Completion(redis.url, keyPrefix);
+  const completion = new Completion(redis.env.REDIS_URL ?? '', keyPrefix, redis.cluster);
   try {
     await completion.waitForWorker(60_000);
   } catch (err) {
@@ -125,9 +124,30 @@ export async function spawnPmq(
     processes: services.map((s) => ({ role: s.role, pid: s.pid })),
     socketPid: socketHolder.pid,
     socketInspectPort: inspectPort,
-    redisPid: redis.pid,
+    redisPids: redis.pids,
     connect: (uid, onMessage) => connectPmq(wsUrl, uid, onMessage, ack),
   };
+}
+
+interface SpawnedRedis {
+  pids: number[];
+  /** REDIS_URL, or PMQ_REDIS_CLUSTER_NODES. */
+  env: Record<string, string>;
+  cluster: { host: string; port: number }[] | undefined;
+}
+
+async function spawnRedis(dir: string, children: Child[], log: (line: string) => void): Promise<SpawnedRedis> {
+  const redis = await startRedis(dir);
+  children.push(redis);
+  log(`redis-server pid ${redis.pid} on ${redis.url}`);
+  return { pids: [redis.pid], env: { REDIS_URL: redis.url }, cluster: undefined };
+}
+
+async function spawnCluster(children: Child[], log: (line: string) => void): Promise<SpawnedRedis> {
+  const cluster = await startCluster();
+  children.push({ pid: cluster.pids[0]!, stop: cluster.stop });
+  log(`redis cluster of three masters on ${cluster.seedList}`);
+  return { pids: cluster.pids, env: { PMQ_REDIS_CLUSTER_NODES: cluster.seedList }, cluster: cluster.nodes };
 }
 
 /** A user token as POST /v1/tokens mints it, signed here with the service's secret. */

@@ -7,13 +7,15 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { startRedisCluster } from '../../test/helpers/redis-cluster.js';
 import { freePort, startRedisServer } from '../../test/helpers/redis-server.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface Child {
   pid: number;
-  process: ChildProcess;
+  /** Undefined for what is more than one process (a cluster: `pid` is its first node). */
+  process?: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -46,6 +48,17 @@ export async function startRedis(dir: string): Promise<Child & { url: string; po
   return { pid: redis.process.pid!, process: redis.process, url: redis.url, port: redis.port, stop: redis.stop };
 }
 
+/** A Redis Cluster of three masters without replicas, as the tests start it (`--cluster`). */
+export async function startCluster(): Promise<{ pids: number[]; nodes: { host: string; port: number }[]; seedList: string; stop(): Promise<void> }> {
+  const cluster = await startRedisCluster({ masters: 3 });
+  return {
+    pids: cluster.nodes.map((n) => n.process.pid!),
+    nodes: cluster.seeds,
+    seedList: cluster.seedList,
+    stop: () => cluster.stop(),
+  };
+}
+
 function newestMtime(path: string, match: (name: string) => boolean): number {
   let newest = 0;
   const st = statSync(path);
@@ -75,6 +88,7 @@ export function ensureBuilt(log: (line: string) => void): void {
 export type ServiceRole = 'all' | 'api' | 'worker' | 'gateway';
 
 export interface ServiceChild extends Child {
+  process: ChildProcess;
   role: ServiceRole;
   /** Undefined for a role without HTTP (worker). */
   url: string | undefined;

@@ -30,6 +30,8 @@ export interface BenchResult {
     service: 'spawned-dist' | 'spawned-tsx' | 'external';
     /** all: one `pmq all` process; split: a `pmq api` and a `pmq worker` process. */
     topology: 'all' | 'split' | null;
+    /** The spawned Redis: one redis-server, or a cluster of three masters (--cluster). */
+    redis: 'single' | 'cluster-3-masters' | null;
     seed: number;
   };
   result: {
@@ -57,6 +59,8 @@ export interface BenchResult {
    * the figure to compare between runs on a busy box.
    */
   cpu: CpuFigures & { percent_of_one_core: Record<string, number | null>; us_per_event: Record<string, number | null> };
+  /** Each Redis process the bench started (one, or each master of a cluster): where Redis' CPU went. */
+  redis_nodes: { pid: number; cpu_s: number | null; us_per_event: number | null }[];
   /** Top Redis commands by time over the run; those run inside Lua are also in EVALSHA's time. */
   redis_commands: { name: string; calls: number; usec_total: number; usec_per_call: number; calls_per_event: number }[];
   verify: { expected: number; unread_sum: number; failed_jobs_added: number; warmup_expected: number; warmup_unread_sum: number };
@@ -101,7 +105,7 @@ export function table(r: BenchResult): string {
   return [
     `PMQ ingest bench, ${r.date}, ${r.machine.cpus} cores (${r.machine.cpu_model}), node ${r.machine.node}, redis ${r.machine.redis ?? '?'}, load before ${r.machine.loadavg_1m_before}`,
     `  ${n(c.events)} events in batches of ${c.batch}, ${c.concurrency} POSTs in flight, ${n(c.users)} users; ` +
-      `service ${c.service}${c.topology === 'split' ? ' (api + worker processes)' : ''}, PMQ_INGEST_CHUNK ${c.ingest_chunk ?? 'default'}, PMQ_WORKER_CONCURRENCY ${c.worker_concurrency ?? 'default'}`,
+      `service ${c.service}${c.topology === 'split' ? ' (api + worker processes)' : ''}${c.redis === 'cluster-3-masters' ? ', Redis Cluster of 3 masters' : ''}, PMQ_INGEST_CHUNK ${c.ingest_chunk ?? 'default'}, PMQ_WORKER_CONCURRENCY ${c.worker_concurrency ?? 'default'}`,
     `  end to end  ${n(r.result.events_per_s).padStart(8)} events/s  (${r.result.duration_s} s, first POST to last counter applied)`,
     `  accepted    ${n(r.result.accepted_events_per_s).padStart(8)} events/s  (${r.result.accept_duration_s} s to the last 202; drain after it ${r.result.drain_after_last_202_s} s; backlog max ${n(r.result.backlog_max_jobs)} jobs)`,
     `  POST of ${c.batch}  p50 ${r.result.latency_ms.p50} ms  p90 ${r.result.latency_ms.p90} ms  p99 ${r.result.latency_ms.p99} ms  max ${r.result.latency_ms.max} ms  (${r.result.batches} batches, ${r.result.retries} retries)`,
@@ -109,6 +113,9 @@ export function table(r: BenchResult): string {
     `    bench (load generator) ${s(cpu.bench_s)} ${p(pc.bench)}${u(ue.bench)}`,
     `    PMQ service            ${s(cpu.service_s)} ${p(pc.service)}${u(ue.service)}`,
     `    redis-server           ${s(cpu.redis_s)} ${p(pc.redis)}${u(ue.redis)}`,
+    ...(r.redis_nodes.length > 1
+      ? [`      per node: ${r.redis_nodes.map((x) => `pid ${x.pid} ${x.cpu_s ?? '?'} s (${x.us_per_event ?? '?'} µs/event)`).join(', ')}`]
+      : []),
     `    rest of the machine    ${s(cpu.other_s)} ${p(pc.other)}`,
     `  redis time per event by command: ${r.redis_commands
       .slice(0, 6)

@@ -66,7 +66,7 @@ export async function spawnPeer(peer: Peer, dir: string, children: Child[], log:
     processes: [{ role: peer, pid: child.pid! }],
     socketPid: child.pid!,
     socketInspectPort: inspectPort,
-    redisPid: redis?.pid,
+    redisPids: redis ? [redis.pid] : [],
     connect: peer === 'ws' ? (uid, on) => connectWs(port, uid, on) : (uid, on) => connectSocketIo(port, uid, on),
   };
 }
