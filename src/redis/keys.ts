@@ -174,8 +174,8 @@ export class Keys {
    * same for every queue (`{pmq}:events:…`, as PMQ always had it: a new prefix
    * would strand the queued jobs at an upgrade); on a cluster each queue has its
    * own (`{pmq:events}:events:…`), so that the queues are on slots of their own,
-   * most likely on different masters: the login drains of a reconnect storm do
-   * not queue behind the events on one master.
+   * which the cluster may put on different masters: the login drains of a
+   * reconnect storm need not queue behind the events on one master.
    */
   queue(name: string): { prefix: string; name: string } {
     return { prefix: this.queuesBySlot ? `{${this.prefix}:${name}}` : `{${this.prefix}}`, name };
