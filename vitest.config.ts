@@ -13,6 +13,7 @@ const ONE_TOPOLOGY = [
   'test/redis/cross-slot.test.ts',
   'test/redis/cluster-failover.test.ts',
   'test/redis/replica-wait.test.ts',
+  'test/redis/connection.test.ts',
   'test/workers/retried-push.test.ts',
   'test/helpers/redis-cluster.test.ts',
   // the run's one Redis, by its URL

@@ -146,16 +146,20 @@ function createSingle(target: RedisTarget, name: string, extra: RedisOptions): R
  * Managed Redis services often refuse CONFIG; that is not an error here.
  */
 export async function checkEvictionPolicy(redis: RedisClient, logger: Logger): Promise<void> {
-  try {
-    const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
-    const policy = reply[1];
-    if (policy !== undefined && policy !== 'noeviction') {
-      logger.warn(
-        { policy },
-        `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict PMQ's keys (lost events, wrong counts); set it to "noeviction"`,
-      );
+  // On a cluster each master has its own setting: one that evicts is enough to lose data.
+  const nodes: Redis[] = isCluster(redis) ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    try {
+      const reply = (await node.config('GET', 'maxmemory-policy')) as string[];
+      const policy = reply[1];
+      if (policy !== undefined && policy !== 'noeviction') {
+        logger.warn(
+          { policy, redis: `${node.options.host}:${node.options.port}` },
+          `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict PMQ's keys (lost events, wrong counts); set it to "noeviction"`,
+        );
+      }
+    } catch (err) {
+      logger.debug({ err: (err as Error).message }, 'could not read maxmemory-policy');
     }
-  } catch (err) {
-    logger.debug({ err: (err as Error).message }, 'could not read maxmemory-policy');
   }
 }
