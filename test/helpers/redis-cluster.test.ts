@@ -47,6 +47,17 @@ describe('startRedisCluster', () => {
     expect(await client.get(key)).toBe('kept');
   });
 
+  it('moves a slot and its keys to another master', async () => {
+    const key = '{moved}:k';
+    const slot = slotOf(key);
+    await client.set(key, 'v');
+    const from = await cluster.masterOfSlot(slot);
+    const to = (await cluster.masters()).find((m) => m.port !== from.port)!;
+    await cluster.moveSlot(slot, to.port);
+    expect((await cluster.masterOfSlot(slot)).port).toBe(to.port);
+    expect(await client.get(key)).toBe('v');
+  });
+
   it('promotes a replica when a master is killed', async () => {
     const key = '{u:killed}';
     const master = await cluster.masterOfSlot(slotOf(key));

@@ -35,6 +35,11 @@ export interface TestCluster {
   failover(port: number): Promise<ClusterNode>;
   /** SIGKILLs the master on `port` and resolves once a replica serves its slots, as every live node agrees. */
   killMaster(port: number): Promise<ClusterNode>;
+  /**
+   * Moves a slot and its keys to the master on `toPort`, as a resharding does
+   * (SETSLOT IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE); resolves once every node agrees.
+   */
+  moveSlot(slot: number, toPort: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -160,6 +165,24 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Test
       }, 30_000);
       await untilAgreed(alive(), conn);
       return promoted!;
+    },
+    moveSlot: async (slot, toPort) => {
+      const from = byId((await shards()).find((r) => r.from <= slot && slot <= r.to)!.master);
+      const to = nodes.find((n) => n.port === toPort)!;
+      if (from.port === to.port) return;
+      await conn(to.port).call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', from.id);
+      await conn(from.port).call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', to.id);
+      for (;;) {
+        const keys = (await conn(from.port).call('CLUSTER', 'GETKEYSINSLOT', slot, 100)) as string[];
+        if (keys.length === 0) break;
+        await conn(from.port).call('MIGRATE', '127.0.0.1', to.port, '', 0, 5000, 'KEYS', ...keys);
+      }
+      // The new owner first, then the old, then the rest: the order redis-cli uses.
+      const others = [...new Set((await shards()).map((r) => r.master))].map(byId).filter((n) => n !== to && n !== from);
+      for (const n of [to, from, ...others]) {
+        await conn(n.port).call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
+      }
+      await untilAgreed(alive(), conn);
     },
     stop,
   };

@@ -1,12 +1,16 @@
-// Masters failed over under load, on a cluster of its own (three masters, two
-// replicas each), with PMQ_REDIS_WAIT_REPLICAS=1: each master in turn handed to
-// a replica (CLUSTER FAILOVER), then one killed outright (SIGKILL; a replica
-// takes over after cluster-node-timeout). Two replicas, as docs/operations.md
-// asks: a master promoted from a killed one's replica still has one to WAIT on. The test is the main site: it posts
-// batches, posts again, unchanged, a batch that got anything but 202, and holds a
-// batch accepted at its 202. At the end each user's counts and feed are what the
-// model says: nothing accepted is lost, nothing counted twice. A user online
-// throughout still gets pushes: the node's channel followed its slot.
+// A cluster of its own (three masters, two replicas each) changed under load,
+// with PMQ_REDIS_WAIT_REPLICAS=1: each master in turn handed to a replica
+// (CLUSTER FAILOVER); the slots of a node's channel and of a user's keys moved
+// to another master, as a resharding does; then a master killed outright
+// (SIGKILL; a replica takes over after cluster-node-timeout). Two replicas, as
+// docs/operations.md asks: a master promoted from a killed one's replica still
+// has one to WAIT on.
+//
+// The test is the main site: it posts batches, posts again, unchanged, a batch
+// that got anything but 202, and holds a batch accepted at its 202. At the end
+// each user's counts and feed are what the model says: nothing accepted is lost,
+// nothing counted twice. A user online throughout still gets pushes: the node's
+// channel followed its slot.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slotOf } from '../../src/redis/slot-groups.js';
 import { startRedisCluster, type TestCluster } from '../helpers/redis-cluster.js';
@@ -101,7 +105,7 @@ async function expectPushReaches(online: RecordingClient, uid: string, id: strin
   await waitFor(() => online.messages.slice(before).some((m) => m.id === id), 20_000, `the push of ${id}`);
 }
 
-describe('a Redis Cluster master failed over under load', () => {
+describe('a Redis Cluster that changes under load', () => {
   it('handed to its replica, each master in turn: nothing lost, nothing counted twice, pushes still arrive', async () => {
     const rand = seededRandom(seed);
     const model = new UnreadModel();
@@ -120,6 +124,32 @@ describe('a Redis Cluster master failed over under load', () => {
     expect((await cluster.masterOfSlot(channelSlot)).port).not.toBe(channelMaster);
     await expectModel(model);
     await expectPushReaches(online, 'online-1', 'after-failover');
+  });
+
+  it("moved to another master, the slot of a node's channel and of a user's keys: pushes follow, nothing lost", async () => {
+    const rand = seededRandom(seed + 2);
+    const model = new UnreadModel();
+    const online = await connectUser(t, 'online-3');
+    clients.push(online);
+    const channelSlot = slotOf(t.service.ctx.keys.nodeChannel(t.config.nodeId));
+    const userSlot = slotOf(t.service.ctx.keys.userBase('online-3'));
+    const channelMaster = (await cluster.masterOfSlot(channelSlot)).port;
+
+    const batches = generateBatches(rand, { events: 200_000, users: 150, categories: CATEGORIES, maxBatch: 200, userPrefix: 'm', idPrefix: 'm' });
+    const r = await underLoad(batches, model, async () => {
+      for (const slot of [channelSlot, userSlot]) {
+        const owner = await cluster.masterOfSlot(slot);
+        const target = (await cluster.masters()).find((m) => m.port !== owner.port)!;
+        await cluster.moveSlot(slot, target.port);
+      }
+    });
+    console.log(`cluster slot move: ${r.during} batches accepted during it, ${r.refused} refused and posted again (seed ${seed + 2})`);
+
+    expect(r.during).toBeGreaterThan(0);
+    expect((await cluster.masterOfSlot(channelSlot)).port).not.toBe(channelMaster);
+    await expectModel(model);
+    // The user's keys moved with their slot: their registry entry still names this node.
+    await expectPushReaches(online, 'online-3', 'after-move');
   });
 
   it('killed outright, the master of the events queue: nothing accepted lost, nothing counted twice', async () => {
