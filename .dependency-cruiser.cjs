@@ -8,7 +8,7 @@
 //   push          src/push: frames to the nodes that hold their users
 //   state         src/store, src/queues.ts, src/auth
 //   redis         src/redis
-//   bottom        src/events, src/protocol, src/errors.ts, src/config.ts,
+//   bottom        src/events, src/chat, src/protocol, src/errors.ts, src/config.ts,
 //                 src/logger.ts, src/metrics.ts: no I/O of their own
 //   client        src/client: the protocol and nothing else of the server
 //
@@ -20,7 +20,7 @@ const OPS = '^src/ops/';
 const PUSH = '^src/push/';
 const STATE = '^src/(store/|queues\\.ts$|auth/)';
 const REDIS = '^src/redis/';
-const BOTTOM = '^src/(events/|protocol/|errors\\.ts$|config\\.ts$|logger\\.ts$|metrics\\.ts$)';
+const BOTTOM = '^src/(events/|chat/|protocol/|errors\\.ts$|config\\.ts$|logger\\.ts$|metrics\\.ts$)';
 
 /** A rule that forbids `from` to import `to`. */
 const forbid = (name, comment, from, to) => ({ name, comment, severity: 'error', from, to });

@@ -127,7 +127,42 @@ const envSchema = z.object({
   PMQ_AUTH_CACHE_SECONDS: int(1, 30 * DAY_S).default(3650),
   PMQ_AUTH_CACHE_JITTER_SECONDS: int(0, 30 * DAY_S).default(3000),
   PMQ_AUTH_NEGATIVE_SECONDS: int(1, DAY_S).default(30),
+
+  PMQ_WIDGET_KEYS: list.optional(),
+  PMQ_WIDGET_ORIGINS: list.optional(),
+  PMQ_CHAT_VISITOR_TOKEN_TTL_SECONDS: int(60, 365 * DAY_S).default(30 * DAY_S),
+  PMQ_CHAT_VISITORS_PER_MINUTE: int(0, 1_000_000).default(10),
+  PMQ_CHAT_AGENT_GRACE_SECONDS: int(0, DAY_S).default(60),
+  PMQ_CHAT_MAX_AGENTS: int(1, 100_000).default(1000),
+  PMQ_CHAT_MAX_CAPACITY: int(1, 10_000).default(100),
+  PMQ_CHAT_MAX_IMAGE_BYTES: int(1024, 64 * 1024 * 1024).default(5 * 1024 * 1024),
+  PMQ_CHAT_UPLOAD_DIR: z.string().min(1).default('./var/uploads'),
+  PMQ_CHAT_RETENTION_SECONDS: int(3600, 365 * DAY_S).default(30 * DAY_S),
+  PMQ_CHAT_WEBHOOK_URL: z.url().optional(),
+  PMQ_CHAT_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
 });
+
+export interface ChatConfig {
+  /** Public keys a page may embed to open anonymous visitors (POST /v1/chat/visitors). */
+  widgetKeys: string[];
+  /** Origins allowed to open visitors; empty: any (and requests without Origin). */
+  widgetOrigins: string[];
+  visitorTokenTtlSeconds: number;
+  /** Anonymous visitors opened per client address and minute, per process; 0: off. */
+  visitorsPerMinute: number;
+  /** How long an agent whose last socket closed keeps their conversations. */
+  agentGraceMs: number;
+  /** Agents that may be registered: bounds the routing state, which is one slot. */
+  maxAgents: number;
+  /** The largest capacity (open conversations) one agent may be given. */
+  maxCapacity: number;
+  maxImageBytes: number;
+  uploadDir: string;
+  /** How long a resolved conversation's history is kept. */
+  retentionMs: number;
+  webhookUrl: string | undefined;
+  webhookSecret: string | undefined;
+}
 
 export interface Config {
   env: string;
@@ -199,6 +234,8 @@ export interface Config {
   authCacheSeconds: number;
   authCacheJitterSeconds: number;
   authNegativeSeconds: number;
+  /** The customer-service chat (src/chat/, DESIGN.md "Customer-service chat"). */
+  chat: ChatConfig;
 }
 
 export class ConfigError extends Error {
@@ -237,6 +274,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.PMQ_REDIS_CLUSTER_NAT_MAP !== undefined && e.PMQ_REDIS_CLUSTER_NODES === undefined) {
     problems.push('PMQ_REDIS_CLUSTER_NAT_MAP: only with PMQ_REDIS_CLUSTER_NODES');
+  }
+  if (e.PMQ_CHAT_WEBHOOK_URL !== undefined && e.PMQ_CHAT_WEBHOOK_SECRET === undefined) {
+    problems.push('PMQ_CHAT_WEBHOOK_SECRET: required with PMQ_CHAT_WEBHOOK_URL (the transcripts are signed)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -298,5 +338,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authCacheSeconds: e.PMQ_AUTH_CACHE_SECONDS,
     authCacheJitterSeconds: e.PMQ_AUTH_CACHE_JITTER_SECONDS,
     authNegativeSeconds: e.PMQ_AUTH_NEGATIVE_SECONDS,
+    chat: {
+      widgetKeys: e.PMQ_WIDGET_KEYS ?? [],
+      widgetOrigins: e.PMQ_WIDGET_ORIGINS ?? [],
+      visitorTokenTtlSeconds: e.PMQ_CHAT_VISITOR_TOKEN_TTL_SECONDS,
+      visitorsPerMinute: e.PMQ_CHAT_VISITORS_PER_MINUTE,
+      agentGraceMs: e.PMQ_CHAT_AGENT_GRACE_SECONDS * 1000,
+      maxAgents: e.PMQ_CHAT_MAX_AGENTS,
+      maxCapacity: e.PMQ_CHAT_MAX_CAPACITY,
+      maxImageBytes: e.PMQ_CHAT_MAX_IMAGE_BYTES,
+      uploadDir: e.PMQ_CHAT_UPLOAD_DIR,
+      retentionMs: e.PMQ_CHAT_RETENTION_SECONDS * 1000,
+      webhookUrl: e.PMQ_CHAT_WEBHOOK_URL,
+      webhookSecret: e.PMQ_CHAT_WEBHOOK_SECRET,
+    },
   };
 }

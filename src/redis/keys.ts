@@ -68,6 +68,31 @@ export interface ShardKeys {
   stats: string;
 }
 
+/**
+ * The chat's routing state: agents, presence, loads and the queue, all under
+ * the one tag {cs}, so that a routing step is one script on one slot (see
+ * lua/chat-*.lua). Small by construction: bounded by PMQ_CHAT_MAX_AGENTS and
+ * by the conversations open at once.
+ */
+export interface ChatRoutingKeys {
+  /** hash agentId -> JSON {name, capacity}: the registered agents */
+  agents: string;
+  /** hash agentId -> capacity: how many conversations the agent may hold */
+  capacity: string;
+  /** hash agentId -> "online" | "away"; no field: offline */
+  status: string;
+  /** hash agentId -> conversations the agent holds (no field: none) */
+  load: string;
+  /** hash conversationId -> agentId: who holds each assigned conversation */
+  held: string;
+  /** zset conversationId -> waiting_since ms: the queue, FIFO */
+  queue: string;
+  /** hash conversationId -> agentId: the agent who last served a queued conversation's visitor */
+  prefer: string;
+  /** zset agentId -> ms: agents whose last socket closed, and when their grace ends */
+  grace: string;
+}
+
 /** Shards of the global keys when PMQ_REDIS_SHARDS does not say. */
 export const DEFAULT_SHARDS = 16;
 
@@ -134,6 +159,21 @@ export class Keys {
       redeliverDue: `${p}:{redeliver${suffix}}:due`,
       redeliverAttempts: `${p}:{redeliver${suffix}}:attempts`,
       stats: `${p}:{stats${suffix}}`,
+    };
+  }
+
+  /** The chat's routing state, one slot ({cs}). */
+  get chatRouting(): ChatRoutingKeys {
+    const p = `${this.prefix}:{cs}`;
+    return {
+      agents: `${p}:agents`,
+      capacity: `${p}:capacity`,
+      status: `${p}:status`,
+      load: `${p}:load`,
+      held: `${p}:held`,
+      queue: `${p}:queue`,
+      prefer: `${p}:prefer`,
+      grace: `${p}:grace`,
     };
   }
 
