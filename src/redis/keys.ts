@@ -81,8 +81,6 @@ export interface ChatRoutingKeys {
   capacity: string;
   /** hash agentId -> "online" | "away"; no field: offline */
   status: string;
-  /** hash agentId -> conversations the agent holds (no field: none) */
-  load: string;
   /** hash conversationId -> agentId: who holds each assigned conversation */
   held: string;
   /** zset conversationId -> waiting_since ms: the queue, FIFO */
@@ -91,6 +89,12 @@ export interface ChatRoutingKeys {
   prefer: string;
   /** zset agentId -> ms: agents whose last socket closed, and when their grace ends */
   grace: string;
+  /**
+   * What precedes an agent's id in the key of the conversations they hold
+   * (zset conversationId -> waiting_since ms), `<this><agentId>`: the scripts
+   * build it, in the same slot.
+   */
+  heldByPrefix: string;
 }
 
 /** Shards of the global keys when PMQ_REDIS_SHARDS does not say. */
@@ -169,11 +173,11 @@ export class Keys {
       agents: `${p}:agents`,
       capacity: `${p}:capacity`,
       status: `${p}:status`,
-      load: `${p}:load`,
       held: `${p}:held`,
       queue: `${p}:queue`,
       prefer: `${p}:prefer`,
       grace: `${p}:grace`,
+      heldByPrefix: `${p}:held-by:`,
     };
   }
 

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './client.js';
 import { toView, type MessageView, type StoredMessage, type Tier } from '../events/stored-message.js';
-import { USER_KEY_SUFFIX as S, type ShardKeys, type UserKeys } from './keys.js';
+import { USER_KEY_SUFFIX as S, type ChatRoutingKeys, type ShardKeys, type UserKeys } from './keys.js';
 
 const luaDir = new URL('./lua/', import.meta.url);
 
@@ -133,6 +133,44 @@ export interface ClaimedUser {
   /** The next check as scheduled now; -1 when this was the last attempt. */
   nextAt: number;
 }
+
+/** What every chat routing step did besides its own result (see lua/includes/chat-routing.lua). */
+export interface RoutingMoves<R> {
+  result: R;
+  /** Queued conversations given to agents, oldest first. */
+  assigned: { conversation: string; agent: string }[];
+  /** Conversations given back to the queue. */
+  requeued: string[];
+  /** The drain stopped at its limit with an agent still free: call again. */
+  more: boolean;
+}
+
+/** How a chat routing step is called: its keys and the ARGV every one of them takes first. */
+export interface RoutingCall {
+  keys: ChatRoutingKeys;
+  /** Below 2^31: ties between agents are broken with it. */
+  seed: number;
+  /** Queued conversations the step may assign at most. */
+  drainLimit: number;
+}
+
+function routingArgs(c: RoutingCall): (string | number)[] {
+  const k = c.keys;
+  return [k.agents, k.capacity, k.status, k.held, k.queue, k.prefer, k.grace, k.heldByPrefix, c.seed, c.drainLimit];
+}
+
+function routingMoves<R>(raw: unknown, result: (r: unknown[]) => R): RoutingMoves<R> {
+  const [r, assignedFlat, requeued, more] = raw as [unknown[], string[], string[], number];
+  const assigned: RoutingMoves<R>['assigned'] = [];
+  for (let i = 0; i + 1 < assignedFlat.length; i += 2) assigned.push({ conversation: assignedFlat[i]!, agent: assignedFlat[i + 1]! });
+  return { result: result(r), assigned, requeued, more: more === 1 };
+}
+
+/** Where chatRoute put a conversation. */
+export type RouteResult = { outcome: 'assigned' | 'held'; agent: string } | { outcome: 'queued'; position: number };
+
+/** The presence an agent can be given (see chat-agent-status-7.lua). */
+export type AgentPresence = 'online' | 'away' | 'connected' | 'disconnected' | 'offline';
 
 /** id, seq, stored JSON, ... of messages pending in `tier`: the views a push sends. */
 function pendingViews(flat: string[], tier: Tier): MessageView[] {
@@ -331,5 +369,85 @@ export const scripts = {
       ...users.flatMap((u) => [u.uid, u.scheduledAt]),
     ],
     (raw: unknown): number => raw as number,
+  ),
+
+  /** See chat-route-7.lua. */
+  chatRoute: script(
+    'chatRoute',
+    (c: RoutingCall, conversation: string, waitingSince: number, preferred: string | null) => [
+      ...routingArgs(c),
+      conversation,
+      waitingSince,
+      preferred ?? '',
+    ],
+    (raw: unknown): RoutingMoves<RouteResult> =>
+      routingMoves(raw, (r): RouteResult =>
+        r[0] === 'queued' ? { outcome: 'queued', position: Number(r[1]) } : { outcome: r[0] as 'assigned' | 'held', agent: String(r[1]) },
+      ),
+  ),
+
+  /** See chat-agent-set-7.lua. Result: whether the agent is new. */
+  chatAgentSet: script(
+    'chatAgentSet',
+    (c: RoutingCall, agent: string, record: string, capacity: number, maxAgents: number) => [
+      ...routingArgs(c),
+      agent,
+      record,
+      capacity,
+      maxAgents,
+    ],
+    (raw: unknown): RoutingMoves<{ created: boolean }> => routingMoves(raw, (r) => ({ created: r[0] === 1 })),
+  ),
+
+  /** See chat-agent-remove-7.lua. Result: whether the agent was registered. */
+  chatAgentRemove: script(
+    'chatAgentRemove',
+    (c: RoutingCall, agent: string) => [...routingArgs(c), agent],
+    (raw: unknown): RoutingMoves<{ removed: boolean }> => routingMoves(raw, (r) => ({ removed: r[0] === 1 })),
+  ),
+
+  /** See chat-agent-status-7.lua. Result: the status before, and whether the agent was in their grace period. */
+  chatAgentStatus: script(
+    'chatAgentStatus',
+    (c: RoutingCall, agent: string, presence: AgentPresence, graceUntil: number) => [...routingArgs(c), agent, presence, graceUntil],
+    (raw: unknown): RoutingMoves<{ before: 'online' | 'away' | 'offline'; inGrace: boolean }> =>
+      routingMoves(raw, (r) => ({ before: r[0] as 'online' | 'away' | 'offline', inGrace: r[1] === 1 })),
+  ),
+
+  /** See chat-grace-sweep-7.lua. Result: agents gone offline, and whether more are due. */
+  chatGraceSweep: script(
+    'chatGraceSweep',
+    (c: RoutingCall, now: number, maxAgents: number) => [...routingArgs(c), now, maxAgents],
+    (raw: unknown): RoutingMoves<{ offline: number; moreDue: boolean }> =>
+      routingMoves(raw, (r) => ({ offline: Number(r[0]), moreDue: r[1] === 1 })),
+  ),
+
+  /** See chat-release-7.lua. Result: where the conversation was. */
+  chatRelease: script(
+    'chatRelease',
+    (c: RoutingCall, conversation: string) => [...routingArgs(c), conversation],
+    (raw: unknown): RoutingMoves<{ was: 'held'; agent: string } | { was: 'queued' | 'none' }> =>
+      routingMoves(raw, (r) => (r[0] === 'held' ? { was: 'held' as const, agent: String(r[1]) } : { was: r[0] as 'queued' | 'none' })),
+  ),
+
+  /** See chat-transfer-7.lua. */
+  chatTransfer: script(
+    'chatTransfer',
+    (c: RoutingCall, conversation: string, to: string | null) => [...routingArgs(c), conversation, to ?? ''],
+    (raw: unknown) =>
+      routingMoves(raw, (r) =>
+        r[0] === 'transferred'
+          ? { outcome: 'transferred' as const, from: String(r[1]), to: String(r[2]) }
+          : r[0] === 'queued'
+            ? { outcome: 'queued' as const, from: String(r[1]) }
+            : { outcome: 'same' as const, agent: String(r[1]) },
+      ),
+  ),
+
+  /** See chat-drain-7.lua. */
+  chatDrain: script(
+    'chatDrain',
+    (c: RoutingCall) => routingArgs(c),
+    (raw: unknown): RoutingMoves<null> => routingMoves(raw, () => null),
   ),
 };

@@ -1,0 +1,152 @@
+// The chat's routing state ({cs}): who is registered, who is online, who holds
+// which conversation, and the queue. Each change is one Lua step on one slot
+// (lua/chat-*-7.lua, rules in lua/includes/chat-routing.lua); this module calls
+// them and reads the state back. What a step moved (conversations assigned or
+// given back to the queue) is returned for the caller to record on the
+// conversations and tell the people concerned.
+import { randomInt } from 'node:crypto';
+import type { RedisClient } from '../redis/client.js';
+import type { ChatRoutingKeys, Keys } from '../redis/keys.js';
+import { scripts, type AgentPresence, type RouteResult, type RoutingCall, type RoutingMoves } from '../redis/scripts.js';
+
+/** Why a routing step refused (the script's "PMQ <code>" error). */
+export type RoutingRefusalCode = 'unknown_agent' | 'agent_unavailable' | 'not_assigned' | 'too_many_agents';
+
+export class RoutingRefusal extends Error {
+  constructor(readonly code: RoutingRefusalCode) {
+    super(code);
+  }
+}
+
+export interface AgentRecord {
+  name: string;
+  capacity: number;
+}
+
+export interface AgentState extends AgentRecord {
+  agent: string;
+  status: 'online' | 'away' | 'offline';
+  /** Disconnected and in their grace period: keeps their conversations, takes no new ones. */
+  inGrace: boolean;
+  /** Conversations held now. */
+  load: number;
+}
+
+export interface RoutingOptions {
+  /** PMQ_CHAT_MAX_AGENTS. */
+  maxAgents: number;
+  /** Queued conversations one step assigns at most (the rest: `more`, then drain()). */
+  drainLimit?: number;
+  /** Below 2^31; crypto's by default. A test may fix it. */
+  random?: () => number;
+}
+
+const REFUSAL = /^PMQ (unknown_agent|agent_unavailable|not_assigned|too_many_agents)\b/;
+
+export class ChatRouting {
+  private readonly k: ChatRoutingKeys;
+  private readonly drainLimit: number;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly redis: RedisClient,
+    keys: Keys,
+    private readonly opts: RoutingOptions,
+  ) {
+    this.k = keys.chatRouting;
+    this.drainLimit = opts.drainLimit ?? 100;
+    this.random = opts.random ?? (() => randomInt(2 ** 31));
+  }
+
+  /** Places an open conversation: its visitor's last agent, the least loaded, or the queue. */
+  route(conversation: string, waitingSince: number, lastAgent: string | null): Promise<RoutingMoves<RouteResult>> {
+    return this.step(() => scripts.chatRoute(this.redis, this.call(), conversation, waitingSince, lastAgent));
+  }
+
+  setAgent(agent: string, record: AgentRecord): Promise<RoutingMoves<{ created: boolean }>> {
+    const json = JSON.stringify({ name: record.name, capacity: record.capacity });
+    return this.step(() => scripts.chatAgentSet(this.redis, this.call(), agent, json, record.capacity, this.opts.maxAgents));
+  }
+
+  removeAgent(agent: string): Promise<RoutingMoves<{ removed: boolean }>> {
+    return this.step(() => scripts.chatAgentRemove(this.redis, this.call(), agent));
+  }
+
+  /** `graceUntil` (ms) only with `disconnected`. */
+  presence(agent: string, presence: AgentPresence, graceUntil = 0) {
+    return this.step(() => scripts.chatAgentStatus(this.redis, this.call(), agent, presence, graceUntil));
+  }
+
+  /** Agents whose grace ended by `now` go offline, at most `maxAgents` of them. */
+  sweepGrace(now: number, maxAgents = 100) {
+    return this.step(() => scripts.chatGraceSweep(this.redis, this.call(), now, maxAgents));
+  }
+
+  /** The conversation leaves the routing (resolved). */
+  release(conversation: string) {
+    return this.step(() => scripts.chatRelease(this.redis, this.call(), conversation));
+  }
+
+  /** To a named agent, or back to the queue (`to` null). */
+  transfer(conversation: string, to: string | null) {
+    return this.step(() => scripts.chatTransfer(this.redis, this.call(), conversation, to));
+  }
+
+  /** Goes on with a drain that stopped at its limit. */
+  drain(): Promise<RoutingMoves<null>> {
+    return this.step(() => scripts.chatDrain(this.redis, this.call()));
+  }
+
+  /** Who holds a conversation, or where it is in the queue (1-based); null: neither. */
+  async placeOf(conversation: string): Promise<{ agent: string } | { position: number } | null> {
+    const [agent, rank] = await Promise.all([this.redis.hget(this.k.held, conversation), this.redis.zrank(this.k.queue, conversation)]);
+    if (agent !== null) return { agent };
+    return rank === null ? null : { position: rank + 1 };
+  }
+
+  /** Every registered agent and their state (bounded by PMQ_CHAT_MAX_AGENTS). */
+  async agents(): Promise<AgentState[]> {
+    const [records, statuses, grace] = await Promise.all([
+      this.redis.hgetall(this.k.agents),
+      this.redis.hgetall(this.k.status),
+      this.redis.zrange(this.k.grace, 0, -1),
+    ]);
+    const ids = Object.keys(records).sort();
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.zcard(this.k.heldByPrefix + id);
+    const loads = ids.length > 0 ? ((await pipeline.exec()) ?? []).map(([, n]) => Number(n)) : [];
+    const inGrace = new Set(grace);
+    return ids.map((agent, i) => {
+      const record = JSON.parse(records[agent]!) as AgentRecord;
+      const status = (statuses[agent] ?? 'offline') as AgentState['status'];
+      return { agent, name: record.name, capacity: record.capacity, status, inGrace: inGrace.has(agent), load: loads[i]! };
+    });
+  }
+
+  /** The conversations an agent holds, oldest first (at most their capacity). */
+  heldBy(agent: string): Promise<string[]> {
+    return this.redis.zrange(this.k.heldByPrefix + agent, 0, -1);
+  }
+
+  /** The first `limit` queued conversations with their waiting_since, and how many wait in all. */
+  async queue(limit: number): Promise<{ waiting: { conversation: string; since: number }[]; length: number }> {
+    const [flat, length] = await Promise.all([this.redis.zrange(this.k.queue, 0, limit - 1, 'WITHSCORES'), this.redis.zcard(this.k.queue)]);
+    const waiting = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) waiting.push({ conversation: flat[i]!, since: Number(flat[i + 1]) });
+    return { waiting, length };
+  }
+
+  private call(): RoutingCall {
+    return { keys: this.k, seed: this.random(), drainLimit: this.drainLimit };
+  }
+
+  private async step<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      const m = REFUSAL.exec((err as Error).message ?? '');
+      if (m) throw new RoutingRefusal(m[1] as RoutingRefusalCode);
+      throw err;
+    }
+  }
+}
