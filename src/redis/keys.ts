@@ -38,6 +38,8 @@ export interface UserKeys {
   readids: string;
   /** hash nodeId -> 1: the gateway nodes holding a socket of this user */
   nodes: string;
+  /** hash of a chat visitor: `open` (their open conversation), `last` (their latest one) */
+  chat: string;
 }
 
 /** What follows a user's base key in each of its key names. */
@@ -52,6 +54,7 @@ export const USER_KEY_SUFFIX: Readonly<Record<keyof UserKeys, string>> = {
   readmark: ':readmark',
   readids: ':readids',
   nodes: ':nodes',
+  chat: ':chat',
 };
 
 /** The global keys of one shard. Each kind's two keys share a tag: a script takes both. */
@@ -68,6 +71,18 @@ export interface ShardKeys {
   stats: string;
 }
 
+/** The keys of one chat conversation: all under its tag {c:<id>}. */
+export interface ConversationKeys {
+  /** hash: the conversation's record (see store/chat-conversations.ts) */
+  record: string;
+  /** hash seq -> message JSON: its history, seq from 1 without gaps */
+  messages: string;
+  /** hash client_id -> seq: what makes a resend one message */
+  clientIds: string;
+  /** hash `<uid>:delivered` / `<uid>:read` -> seq: each participant's receipts */
+  receipts: string;
+}
+
 /**
  * The chat's routing state: agents, presence, loads and the queue, all under
  * the one tag {cs}, so that a routing step is one script on one slot (see
@@ -75,7 +90,7 @@ export interface ShardKeys {
  * by the conversations open at once.
  */
 export interface ChatRoutingKeys {
-  /** hash agentId -> JSON {name, capacity}: the registered agents */
+  /** hash agentId (the whole uid, `agent:7`, as in every field below) -> JSON {name, capacity}: the registered agents */
   agents: string;
   /** hash agentId -> capacity: how many conversations the agent may hold */
   capacity: string;
@@ -89,6 +104,8 @@ export interface ChatRoutingKeys {
   prefer: string;
   /** zset agentId -> ms: agents whose last socket closed, and when their grace ends */
   grace: string;
+  /** string: counts the routing steps; orders the moves of one conversation (see store/chat-routing.ts) */
+  version: string;
   /**
    * What precedes an agent's id in the key of the conversations they hold
    * (zset conversationId -> waiting_since ms), `<this><agentId>`: the scripts
@@ -133,6 +150,7 @@ export class Keys {
       readmark: p + s.readmark,
       readids: p + s.readids,
       nodes: p + s.nodes,
+      chat: p + s.chat,
     };
   }
 
@@ -166,6 +184,12 @@ export class Keys {
     };
   }
 
+  /** A conversation's keys, one slot ({c:<id>}). */
+  conversation(id: string): ConversationKeys {
+    const p = `${this.prefix}:{c:${id}}`;
+    return { record: `${p}:record`, messages: `${p}:messages`, clientIds: `${p}:client-ids`, receipts: `${p}:receipts` };
+  }
+
   /** The chat's routing state, one slot ({cs}). */
   get chatRouting(): ChatRoutingKeys {
     const p = `${this.prefix}:{cs}`;
@@ -177,6 +201,7 @@ export class Keys {
       queue: `${p}:queue`,
       prefer: `${p}:prefer`,
       grace: `${p}:grace`,
+      version: `${p}:version`,
       heldByPrefix: `${p}:held-by:`,
     };
   }

@@ -143,6 +143,8 @@ export interface RoutingMoves<R> {
   requeued: string[];
   /** The drain stopped at its limit with an agent still free: call again. */
   more: boolean;
+  /** The routing state's version after the step: a conversation's record takes a move only from a newer one. */
+  version: number;
 }
 
 /** How a chat routing step is called: its keys and the ARGV every one of them takes first. */
@@ -156,20 +158,20 @@ export interface RoutingCall {
 
 function routingArgs(c: RoutingCall): (string | number)[] {
   const k = c.keys;
-  return [k.agents, k.capacity, k.status, k.held, k.queue, k.prefer, k.grace, k.heldByPrefix, c.seed, c.drainLimit];
+  return [k.agents, k.capacity, k.status, k.held, k.queue, k.prefer, k.grace, k.version, k.heldByPrefix, c.seed, c.drainLimit];
 }
 
 function routingMoves<R>(raw: unknown, result: (r: unknown[]) => R): RoutingMoves<R> {
-  const [r, assignedFlat, requeued, more] = raw as [unknown[], string[], string[], number];
+  const [r, assignedFlat, requeued, more, version] = raw as [unknown[], string[], string[], number, number];
   const assigned: RoutingMoves<R>['assigned'] = [];
   for (let i = 0; i + 1 < assignedFlat.length; i += 2) assigned.push({ conversation: assignedFlat[i]!, agent: assignedFlat[i + 1]! });
-  return { result: result(r), assigned, requeued, more: more === 1 };
+  return { result: result(r), assigned, requeued, more: more === 1, version };
 }
 
 /** Where chatRoute put a conversation. */
 export type RouteResult = { outcome: 'assigned' | 'held'; agent: string } | { outcome: 'queued'; position: number };
 
-/** The presence an agent can be given (see chat-agent-status-7.lua). */
+/** The presence an agent can be given (see chat-agent-status-8.lua). */
 export type AgentPresence = 'online' | 'away' | 'connected' | 'disconnected' | 'offline';
 
 /** id, seq, stored JSON, ... of messages pending in `tier`: the views a push sends. */
@@ -371,7 +373,7 @@ export const scripts = {
     (raw: unknown): number => raw as number,
   ),
 
-  /** See chat-route-7.lua. */
+  /** See chat-route-8.lua. */
   chatRoute: script(
     'chatRoute',
     (c: RoutingCall, conversation: string, waitingSince: number, preferred: string | null) => [
@@ -386,7 +388,7 @@ export const scripts = {
       ),
   ),
 
-  /** See chat-agent-set-7.lua. Result: whether the agent is new. */
+  /** See chat-agent-set-8.lua. Result: whether the agent is new. */
   chatAgentSet: script(
     'chatAgentSet',
     (c: RoutingCall, agent: string, record: string, capacity: number, maxAgents: number) => [
@@ -399,14 +401,14 @@ export const scripts = {
     (raw: unknown): RoutingMoves<{ created: boolean }> => routingMoves(raw, (r) => ({ created: r[0] === 1 })),
   ),
 
-  /** See chat-agent-remove-7.lua. Result: whether the agent was registered. */
+  /** See chat-agent-remove-8.lua. Result: whether the agent was registered. */
   chatAgentRemove: script(
     'chatAgentRemove',
     (c: RoutingCall, agent: string) => [...routingArgs(c), agent],
     (raw: unknown): RoutingMoves<{ removed: boolean }> => routingMoves(raw, (r) => ({ removed: r[0] === 1 })),
   ),
 
-  /** See chat-agent-status-7.lua. Result: the status before, and whether the agent was in their grace period. */
+  /** See chat-agent-status-8.lua. Result: the status before, and whether the agent was in their grace period. */
   chatAgentStatus: script(
     'chatAgentStatus',
     (c: RoutingCall, agent: string, presence: AgentPresence, graceUntil: number) => [...routingArgs(c), agent, presence, graceUntil],
@@ -414,7 +416,7 @@ export const scripts = {
       routingMoves(raw, (r) => ({ before: r[0] as 'online' | 'away' | 'offline', inGrace: r[1] === 1 })),
   ),
 
-  /** See chat-grace-sweep-7.lua. Result: agents gone offline, and whether more are due. */
+  /** See chat-grace-sweep-8.lua. Result: agents gone offline, and whether more are due. */
   chatGraceSweep: script(
     'chatGraceSweep',
     (c: RoutingCall, now: number, maxAgents: number) => [...routingArgs(c), now, maxAgents],
@@ -422,7 +424,7 @@ export const scripts = {
       routingMoves(raw, (r) => ({ offline: Number(r[0]), moreDue: r[1] === 1 })),
   ),
 
-  /** See chat-release-7.lua. Result: where the conversation was. */
+  /** See chat-release-8.lua. Result: where the conversation was. */
   chatRelease: script(
     'chatRelease',
     (c: RoutingCall, conversation: string) => [...routingArgs(c), conversation],
@@ -430,7 +432,7 @@ export const scripts = {
       routingMoves(raw, (r) => (r[0] === 'held' ? { was: 'held' as const, agent: String(r[1]) } : { was: r[0] as 'queued' | 'none' })),
   ),
 
-  /** See chat-transfer-7.lua. */
+  /** See chat-transfer-8.lua. */
   chatTransfer: script(
     'chatTransfer',
     (c: RoutingCall, conversation: string, to: string | null) => [...routingArgs(c), conversation, to ?? ''],
@@ -444,7 +446,7 @@ export const scripts = {
       ),
   ),
 
-  /** See chat-drain-7.lua. */
+  /** See chat-drain-8.lua. */
   chatDrain: script(
     'chatDrain',
     (c: RoutingCall) => routingArgs(c),

@@ -1,6 +1,6 @@
 // The chat's routing state ({cs}): who is registered, who is online, who holds
 // which conversation, and the queue. Each change is one Lua step on one slot
-// (lua/chat-*-7.lua, rules in lua/includes/chat-routing.lua); this module calls
+// (lua/chat-*-8.lua, rules in lua/includes/chat-routing.lua); this module calls
 // them and reads the state back. What a step moved (conversations assigned or
 // given back to the queue) is returned for the caller to record on the
 // conversations and tell the people concerned.

@@ -53,6 +53,8 @@ describe('ChatRouting, by example', () => {
     const released = await r.release('c1');
     expect(released.result).toEqual({ was: 'held', agent: 'agent:a' });
     expect(released.assigned).toEqual([{ conversation: 'c4', agent: 'agent:a' }]);
+    // Every step counts one version, in the order they ran.
+    expect(released.version).toBeGreaterThan(online.version);
     // A route again changes nothing: the step is idempotent.
     expect((await r.route('c4', 9999, null)).result).toEqual({ outcome: 'held', agent: 'agent:a' });
   });

@@ -1,6 +1,7 @@
 -- The chat's routing rules, shared by the chat-*.lua scripts. Each script includes
 -- chat-routing-args first, which makes these locals of its KEYS and ARGV:
---   K_AGENTS, K_CAPACITY, K_STATUS, K_HELD, K_QUEUE, K_PREFER, K_GRACE: the
+--   K_AGENTS, K_CAPACITY, K_STATUS, K_HELD, K_QUEUE, K_PREFER, K_GRACE (and the
+--     version, counted once per step): the
 --     routing keys, in the order of Keys.chatRouting (all of slot {cs});
 --   HELD_BY: the prefix of an agent's held-conversations zset (+ agent id);
 --   seed: a number from the caller, for ties at random (Lua's own random is

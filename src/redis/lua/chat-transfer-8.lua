@@ -4,8 +4,8 @@
   drains the queue.
 
   Input:
-    KEYS[1..7] the routing keys of slot {cs}, in the order of Keys.chatRouting:
-               agents, capacity, status, held, queue, prefer, grace
+    KEYS[1..8] the routing keys of slot {cs}, in the order of Keys.chatRouting:
+               agents, capacity, status, held, queue, prefer, grace, version
     ARGV[1] the prefix of an agent's held-conversations key (Keys.chatRouting.heldByPrefix)
     ARGV[2] a random whole number below 2^31: ties between agents are broken with it
     ARGV[3] how many queued conversations this call may assign at most
@@ -13,10 +13,12 @@
     ARGV[5] the agent to hand it to, or "" for the queue
 
   Output:
-    { result, assigned, requeued, more }:
+    { result, assigned, requeued, more, version }:
       assigned: conversation, agent, ... as the queue was drained (oldest first)
       requeued: conversations given back to the queue
       more: 1 when the drain stopped at its limit with an agent still free
+      version: the routing state's version after this step (each step counts one):
+        a conversation's record takes a move only from a newer version
       result: {"transferred", from, to} | {"queued", from} | {"same", agent}
   Errors: "PMQ not_assigned" when no agent holds it; "PMQ unknown_agent" for an
   agent not registered; "PMQ agent_unavailable" for one offline, away,
@@ -29,7 +31,7 @@ local conversation, to = ARGV[4], ARGV[5]
 local from = redis.call('HGET', K_HELD, conversation)
 if not from then return redis.error_reply('PMQ not_assigned') end
 if to ~= '' then
-  if to == from then return { { 'same', from }, assigned, requeued, 0 } end
+  if to == from then return { { 'same', from }, assigned, requeued, 0, version } end
   if redis.call('HEXISTS', K_AGENTS, to) == 0 then return redis.error_reply('PMQ unknown_agent') end
   if not available(to) then return redis.error_reply('PMQ agent_unavailable') end
 end
@@ -43,4 +45,4 @@ else
   result = { 'queued', from }
 end
 local more = drain(drainLimit, assigned)
-return { result, assigned, requeued, more and 1 or 0 }
+return { result, assigned, requeued, more and 1 or 0, version }

@@ -3,18 +3,20 @@
   queue drains; a queued one leaves the queue.
 
   Input:
-    KEYS[1..7] the routing keys of slot {cs}, in the order of Keys.chatRouting:
-               agents, capacity, status, held, queue, prefer, grace
+    KEYS[1..8] the routing keys of slot {cs}, in the order of Keys.chatRouting:
+               agents, capacity, status, held, queue, prefer, grace, version
     ARGV[1] the prefix of an agent's held-conversations key (Keys.chatRouting.heldByPrefix)
     ARGV[2] a random whole number below 2^31: ties between agents are broken with it
     ARGV[3] how many queued conversations this call may assign at most
     ARGV[4] the conversation id
 
   Output:
-    { result, assigned, requeued, more }:
+    { result, assigned, requeued, more, version }:
       assigned: conversation, agent, ... as the queue was drained (oldest first)
       requeued: conversations given back to the queue
       more: 1 when the drain stopped at its limit with an agent still free
+      version: the routing state's version after this step (each step counts one):
+        a conversation's record takes a move only from a newer version
       result: {"held", agent} | {"queued"} | {"none"}: where it was
 ]]
 --- @include "chat-routing-args"
@@ -24,10 +26,10 @@ local conversation = ARGV[4]
 local agent = unassign(conversation)
 if agent then
   local more = drain(drainLimit, assigned)
-  return { { 'held', agent }, assigned, requeued, more and 1 or 0 }
+  return { { 'held', agent }, assigned, requeued, more and 1 or 0, version }
 end
 if redis.call('ZREM', K_QUEUE, conversation) == 1 then
   redis.call('HDEL', K_PREFER, conversation)
-  return { { 'queued' }, assigned, requeued, 0 }
+  return { { 'queued' }, assigned, requeued, 0, version }
 end
-return { { 'none' }, assigned, requeued, 0 }
+return { { 'none' }, assigned, requeued, 0, version }

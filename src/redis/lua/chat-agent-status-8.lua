@@ -10,8 +10,8 @@
                   go back to the queue at their first waiting_since
 
   Input:
-    KEYS[1..7] the routing keys of slot {cs}, in the order of Keys.chatRouting:
-               agents, capacity, status, held, queue, prefer, grace
+    KEYS[1..8] the routing keys of slot {cs}, in the order of Keys.chatRouting:
+               agents, capacity, status, held, queue, prefer, grace, version
     ARGV[1] the prefix of an agent's held-conversations key (Keys.chatRouting.heldByPrefix)
     ARGV[2] a random whole number below 2^31: ties between agents are broken with it
     ARGV[3] how many queued conversations this call may assign at most
@@ -20,10 +20,12 @@
     ARGV[6] with disconnected: when their grace ends, ms
 
   Output:
-    { result, assigned, requeued, more }:
+    { result, assigned, requeued, more, version }:
       assigned: conversation, agent, ... as the queue was drained (oldest first)
       requeued: conversations given back to the queue
       more: 1 when the drain stopped at its limit with an agent still free
+      version: the routing state's version after this step (each step counts one):
+        a conversation's record takes a move only from a newer version
       result: {the status before: "online", "away" or "offline", 1 when in grace else 0}
   Errors: "PMQ unknown_agent" for an agent that is not registered.
 ]]
@@ -52,4 +54,4 @@ else
   requeueAllOf(agent, loadOf(agent), requeued)
   more = drain(drainLimit, assigned)
 end
-return { { before, inGrace }, assigned, requeued, more and 1 or 0 }
+return { { before, inGrace }, assigned, requeued, more and 1 or 0, version }

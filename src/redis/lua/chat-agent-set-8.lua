@@ -5,8 +5,8 @@
   over capacity.
 
   Input:
-    KEYS[1..7] the routing keys of slot {cs}, in the order of Keys.chatRouting:
-               agents, capacity, status, held, queue, prefer, grace
+    KEYS[1..8] the routing keys of slot {cs}, in the order of Keys.chatRouting:
+               agents, capacity, status, held, queue, prefer, grace, version
     ARGV[1] the prefix of an agent's held-conversations key (Keys.chatRouting.heldByPrefix)
     ARGV[2] a random whole number below 2^31: ties between agents are broken with it
     ARGV[3] how many queued conversations this call may assign at most
@@ -16,10 +16,12 @@
     ARGV[7] the most agents that may be registered (PMQ_CHAT_MAX_AGENTS)
 
   Output:
-    { result, assigned, requeued, more }:
+    { result, assigned, requeued, more, version }:
       assigned: conversation, agent, ... as the queue was drained (oldest first)
       requeued: conversations given back to the queue
       more: 1 when the drain stopped at its limit with an agent still free
+      version: the routing state's version after this step (each step counts one):
+        a conversation's record takes a move only from a newer version
       result: {1 when the agent is new, else 0}
   Errors: "PMQ too_many_agents" when a new agent would pass ARGV[7].
 ]]
@@ -43,4 +45,4 @@ if excess > 0 then
   end
 end
 local more = drain(drainLimit, assigned)
-return { { created and 1 or 0 }, assigned, requeued, more and 1 or 0 }
+return { { created and 1 or 0 }, assigned, requeued, more and 1 or 0, version }
