@@ -61,10 +61,31 @@ export class NotFoundError extends HttpError {
   }
 }
 
+/** A page whose Origin is not among those allowed to call a browser-facing route. */
+export class OriginNotAllowedError extends HttpError {
+  constructor(message = 'this Origin may not call this route') {
+    super(403, 'origin_not_allowed', message);
+  }
+}
+
+/** An id in a namespace PMQ hands out itself (chat/participants.ts): the caller may not pick it. */
+export class ReservedIdError extends HttpError {
+  constructor(message: string, field?: string) {
+    super(400, 'reserved_uid', message, field);
+  }
+}
+
+/** An `agent:<id>` that no admin has registered. */
+export class UnknownAgentError extends HttpError {
+  constructor(message: string, field?: string) {
+    super(404, 'unknown_agent', message, field);
+  }
+}
+
 export class RateLimitedError extends HttpError {
   constructor(
     override readonly retryAfterSeconds: number,
-    who: 'API key' | 'user' = 'API key',
+    who: 'API key' | 'user' | 'client address' = 'API key',
   ) {
     super(429, 'rate_limited', `too many requests for this ${who}: retry after ${retryAfterSeconds} s`);
   }

@@ -11,6 +11,7 @@ import { jsonBody } from './body.js';
 import { NotFoundError } from '../errors.js';
 import { errorHandler } from './error-handler.js';
 import { RateLimiter } from './rate-limiter.js';
+import { chatVisitorsRouter } from './routes/chat-visitors.js';
 import { eventsRouter, type EventsRouteDeps } from './routes/events.js';
 import { healthRouter, type HealthDeps } from './routes/health.js';
 import { tokensRouter } from './routes/tokens.js';
@@ -60,6 +61,7 @@ export function createApp(ctx: AppDeps, auth: Authenticator, opts: { api: boolea
     app.use(eventsRouter(ctx, auth, limiter, body));
     app.use(tokensRouter(ctx, auth, limiter, body));
     app.use(usersRouter(ctx, auth, limiter, body));
+    app.use(chatVisitorsRouter(ctx, auth, body));
   }
 
   app.use(() => {

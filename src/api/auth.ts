@@ -1,8 +1,10 @@
 // The API's guards: which routes take the main site's API key, which a user's
-// own token (src/auth/authenticator.ts says who is calling).
+// own token (src/auth/authenticator.ts says who is calling), which a chat
+// widget's key.
 import type { RequestHandler } from 'express';
-import type { Authenticator, Principal } from '../auth/authenticator.js';
-import { ForbiddenError } from '../errors.js';
+import { bearerOf, type Authenticator, type Principal } from '../auth/authenticator.js';
+import type { KeySet } from '../auth/key-set.js';
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -28,6 +30,21 @@ export function requireUserOrApiKey(auth: Authenticator): RequestHandler {
       throw new ForbiddenError("a user token may only act on its own user's data");
     }
     req.principal = principal;
+    next();
+  };
+}
+
+/**
+ * Routes a site's pages call with a widget key (PMQ_WIDGET_KEYS). The keys are
+ * public, embedded in pages: they say which site's widget asks, not who the
+ * visitor is, and open nothing else (an API key or a user token is refused here).
+ */
+export function requireWidgetKey(keys: KeySet): RequestHandler {
+  return (req, _res, next) => {
+    const secret = bearerOf(req.headers.authorization);
+    if (secret === undefined || !keys.has(secret)) {
+      throw new UnauthorizedError('missing or invalid widget key: send Authorization: Bearer <widget key>');
+    }
     next();
   };
 }

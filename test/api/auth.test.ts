@@ -1,5 +1,7 @@
 // Who may call what, over real HTTP: the API key (the main site) everywhere, a
-// user's PMQ token on that user's own routes only, and nothing else at all.
+// user's PMQ token on that user's own routes only, and nothing else at all. The
+// main site mints tokens for its users and for registered agents, never for the
+// ids PMQ hands out itself (anonymous chat visitors).
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -19,10 +21,12 @@ afterAll(async () => {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Answer = { status: number; body: any };
 
-function expectError(r: Answer, status: number, code: string): void {
-  expect(r.body, JSON.stringify(r.body)).toEqual({ error: { code, message: expect.any(String) } });
+/** The one error shape, exactly (so nothing else, no token, came with it). */
+function expectError(r: Answer, status: number, code: string, field?: string): void {
+  expect(r.body, JSON.stringify(r.body)).toEqual({ error: { code, message: expect.any(String), ...(field !== undefined && { field }) } });
   expect(r.status).toBe(status);
   expect(r.body.error.message.length).toBeGreaterThan(5);
+  if (field !== undefined) expect(r.body.error.message).toContain(field);
 }
 
 async function mint(uid: string, ttl?: number): Promise<string> {
@@ -197,6 +201,69 @@ describe('a user token minted by POST /v1/tokens', () => {
     const a = await mint('a');
     expect((await t.http('GET', '/v1/users/a/unread', { auth: a })).status).toBe(200);
     expectError(await t.http('GET', '/v1/users/aa/unread', { auth: a }), 403, 'forbidden');
+  });
+});
+
+describe('POST /v1/tokens for the reserved ids', () => {
+  const agents = () => t.service.ctx.keys.chatRouting.agents;
+  /** As the admin API registers an agent: a field of the agents hash named by the agent's uid. */
+  const register = (uid: string) => t.service.ctx.redis.hset(agents(), uid, JSON.stringify({ name: 'Ann', capacity: 3 }));
+  const unregister = (uid: string) => t.service.ctx.redis.hdel(agents(), uid);
+
+  it('refuses a visitor id (400 reserved_uid): visitors are made by POST /v1/chat/visitors', async () => {
+    for (const uid of ['v:', 'v:x', 'v:AbCdEfGhIjKlMnOpQrStUv', 'v:agent:7']) {
+      const r = await t.http('POST', '/v1/tokens', { body: { uid, ttl: 60 } });
+      expectError(r, 400, 'reserved_uid', 'uid');
+      expect(r.body.error.message).toContain('POST /v1/chat/visitors');
+    }
+  });
+
+  it('refuses an agent no admin has registered (404 unknown_agent)', async () => {
+    for (const uid of ['agent:7', 'agent:', 'agent:v:1']) {
+      const r = await t.http('POST', '/v1/tokens', { body: { uid } });
+      expectError(r, 404, 'unknown_agent', 'uid');
+      expect(r.body.error.message).toContain(uid);
+    }
+  });
+
+  it('mints for a registered agent, whose token is then theirs like any user token; and no longer once unregistered', async () => {
+    await register('agent:11');
+    try {
+      const token = await mint('agent:11', 600);
+      expect(payloadOf(token)).toMatchObject({ sub: 'agent:11', kind: 'user' });
+      const r = await t.http('GET', '/v1/users/agent:11/unread', { auth: token });
+      expect(r).toEqual({ status: 200, body: { uid: 'agent:11', total: 0, counts: {} } });
+      expectError(await t.http('GET', '/v1/users/agent:12/unread', { auth: token }), 403, 'forbidden');
+      // Another agent is not registered by this one's registration.
+      expectError(await t.http('POST', '/v1/tokens', { body: { uid: 'agent:12' } }), 404, 'unknown_agent', 'uid');
+    } finally {
+      await unregister('agent:11');
+    }
+    // Asked at each mint: an agent removed gets no new token.
+    expectError(await t.http('POST', '/v1/tokens', { body: { uid: 'agent:11' } }), 404, 'unknown_agent', 'uid');
+  });
+
+  it('takes the registration under the full uid only: a field "13" does not register agent:13', async () => {
+    await register('13');
+    try {
+      expectError(await t.http('POST', '/v1/tokens', { body: { uid: 'agent:13' } }), 404, 'unknown_agent', 'uid');
+      // "13" is a site user like any other.
+      await mint('13');
+    } finally {
+      await unregister('13');
+    }
+  });
+
+  it('mints for ids that only look like the reserved ones: the prefixes are exact', async () => {
+    for (const uid of ['V:1', 'Agent:7', 'AGENT:7', 'agents:7', 'agent7', 'v', 'vip:1', 'xv:1', 'x-agent:7']) await mint(uid);
+  });
+
+  it('checks who is asking first: a user token is refused (403), a wrong key 401, whatever the uid', async () => {
+    const alice = await mint('alice');
+    for (const uid of ['v:x', 'agent:7']) {
+      expectError(await t.http('POST', '/v1/tokens', { body: { uid }, auth: alice }), 403, 'forbidden');
+      expectError(await t.http('POST', '/v1/tokens', { body: { uid }, auth: 'wrong' }), 401, 'unauthorized');
+    }
   });
 });
 

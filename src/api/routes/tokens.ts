@@ -1,4 +1,6 @@
-// POST /v1/tokens {uid, ttl?}: the main site mints a PMQ token for one of its users.
+// POST /v1/tokens {uid, ttl?}: the main site mints a PMQ token for one of its users,
+// or for a registered agent. Visitor ids are PMQ's own to hand out (chat-visitors.ts):
+// the main site cannot take one, by accident or otherwise.
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
@@ -6,12 +8,14 @@ import { userId } from '../../events/event-schema.js';
 import type { Authenticator } from '../../auth/authenticator.js';
 import { requireApiKey } from '../auth.js';
 import { objectBody } from '../body.js';
-import { fromZod } from '../../errors.js';
+import { isAgentId, isVisitorId } from '../../chat/participants.js';
+import { ReservedIdError, UnknownAgentError, fromZod } from '../../errors.js';
+import { isRegisteredAgent } from '../../store/chat-agent-registry.js';
 import type { RateLimiter } from '../rate-limiter.js';
 
 const DEFAULT_TTL_SECONDS = 3600;
 
-export function tokensRouter(ctx: Pick<Context, 'config'>, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {
+export function tokensRouter(ctx: Pick<Context, 'config' | 'redis' | 'keys'>, auth: Authenticator, limiter: RateLimiter, body: RequestHandler): Router {
   const schema = z.strictObject({
     uid: userId,
     ttl: z
@@ -26,6 +30,12 @@ export function tokensRouter(ctx: Pick<Context, 'config'>, auth: Authenticator, 
     const parsed = schema.safeParse(objectBody(req.body, '{"uid": ..., "ttl"?: seconds}'));
     if (!parsed.success) throw fromZod(parsed.error);
     const { uid, ttl = DEFAULT_TTL_SECONDS } = parsed.data;
+    if (isVisitorId(uid)) {
+      throw new ReservedIdError(`uid: ids beginning "v:" are anonymous chat visitors, made by POST /v1/chat/visitors`, 'uid');
+    }
+    if (isAgentId(uid) && !(await isRegisteredAgent(ctx.redis, ctx.keys, uid))) {
+      throw new UnknownAgentError(`uid: no agent ${uid} is registered (an admin registers agents first)`, 'uid');
+    }
     res.status(201).json({ uid, ...(await auth.mint(uid, ttl)) });
   });
   return router;
