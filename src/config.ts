@@ -135,6 +135,7 @@ const envSchema = z.object({
   PMQ_CHAT_AGENT_GRACE_SECONDS: int(0, DAY_S).default(60),
   PMQ_CHAT_MAX_AGENTS: int(1, 100_000).default(1000),
   PMQ_CHAT_MAX_CAPACITY: int(1, 10_000).default(100),
+  PMQ_CHAT_MAX_MESSAGES: int(10, 1_000_000).default(10_000),
   PMQ_CHAT_MAX_IMAGE_BYTES: int(1024, 64 * 1024 * 1024).default(5 * 1024 * 1024),
   PMQ_CHAT_UPLOAD_DIR: z.string().min(1).default('./var/uploads'),
   PMQ_CHAT_RETENTION_SECONDS: int(3600, 365 * DAY_S).default(30 * DAY_S),
@@ -156,6 +157,8 @@ export interface ChatConfig {
   maxAgents: number;
   /** The largest capacity (open conversations) one agent may be given. */
   maxCapacity: number;
+  /** Messages one conversation may hold: a history is bounded like everything else. */
+  maxMessages: number;
   maxImageBytes: number;
   uploadDir: string;
   /** How long a resolved conversation's history is kept. */
@@ -346,6 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       agentGraceMs: e.PMQ_CHAT_AGENT_GRACE_SECONDS * 1000,
       maxAgents: e.PMQ_CHAT_MAX_AGENTS,
       maxCapacity: e.PMQ_CHAT_MAX_CAPACITY,
+      maxMessages: e.PMQ_CHAT_MAX_MESSAGES,
       maxImageBytes: e.PMQ_CHAT_MAX_IMAGE_BYTES,
       uploadDir: e.PMQ_CHAT_UPLOAD_DIR,
       retentionMs: e.PMQ_CHAT_RETENTION_SECONDS * 1000,

@@ -82,6 +82,31 @@ export class UnknownAgentError extends HttpError {
   }
 }
 
+/** A chat conversation that does not exist (or is past its retention). */
+export class NoConversationError extends HttpError {
+  constructor(message = 'no such conversation', field?: string) {
+    super(404, 'no_conversation', message, field);
+  }
+}
+
+/** A conversation the caller takes no part in: not its visitor, nor the agent who holds it. */
+export class NotParticipantError extends HttpError {
+  constructor(message = 'you take no part in this conversation', field?: string) {
+    super(403, 'not_participant', message, field);
+  }
+}
+
+/**
+ * A chat step the state refuses now (409): `agent_unavailable` (away, offline,
+ * full), `not_assigned`, `too_many_agents`, `conversation_resolved`,
+ * `conversation_full`. Each is written where it is thrown: chat-refusals.ts.
+ */
+export class ChatConflictError extends HttpError {
+  constructor(code: string, message: string, field?: string) {
+    super(409, code, message, field);
+  }
+}
+
 export class RateLimitedError extends HttpError {
   constructor(
     override readonly retryAfterSeconds: number,

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './client.js';
 import { toView, type MessageView, type StoredMessage, type Tier } from '../events/stored-message.js';
-import { USER_KEY_SUFFIX as S, type ChatRoutingKeys, type ShardKeys, type UserKeys } from './keys.js';
+import { USER_KEY_SUFFIX as S, type ChatRoutingKeys, type ConversationKeys, type ShardKeys, type UserKeys } from './keys.js';
 
 const luaDir = new URL('./lua/', import.meta.url);
 
@@ -170,6 +170,18 @@ function routingMoves<R>(raw: unknown, result: (r: unknown[]) => R): RoutingMove
 
 /** Where chatRoute put a conversation. */
 export type RouteResult = { outcome: 'assigned' | 'held'; agent: string } | { outcome: 'queued'; position: number };
+
+/** A conversation's record as HGETALL lists it: decoded by store/chat-conversations.ts. */
+export type RecordFields = Record<string, string>;
+
+function fields(flat: unknown): RecordFields {
+  const list = flat as string[];
+  const out: RecordFields = {};
+  for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!] = list[i + 1]!;
+  return out;
+}
+
+const convKeys = (k: ConversationKeys) => [k.record, k.messages, k.clientIds, k.receipts];
 
 /** The presence an agent can be given (see chat-agent-status-8.lua). */
 export type AgentPresence = 'online' | 'away' | 'connected' | 'disconnected' | 'offline';
@@ -451,5 +463,75 @@ export const scripts = {
     'chatDrain',
     (c: RoutingCall) => routingArgs(c),
     (raw: unknown): RoutingMoves<null> => routingMoves(raw, () => null),
+  ),
+
+  /** See chat-visitor-open-1.lua. */
+  chatVisitorOpen: script(
+    'chatVisitorOpen',
+    (visitorChat: string, newId: string) => [visitorChat, newId],
+    (raw: unknown) => {
+      const [id, source] = raw as [string, 'open' | 'last' | 'new'];
+      return { id, source };
+    },
+  ),
+
+  /** See chat-visitor-close-1.lua. Reply: whether it was the visitor's open conversation. */
+  chatVisitorClose: script(
+    'chatVisitorClose',
+    (visitorChat: string, conversation: string) => [visitorChat, conversation],
+    (raw: unknown): boolean => raw === 1,
+  ),
+
+  /** See chat-conversation-open-4.lua. */
+  chatConversationOpen: script(
+    'chatConversationOpen',
+    (k: ConversationKeys, id: string, visitor: string, now: Date) => [...convKeys(k), id, visitor, now.getTime(), now.toISOString()],
+    (raw: unknown) => {
+      const [outcome, lastAgent, message, record] = raw as ['created' | 'reopened' | 'open', string, string, string[]];
+      return { outcome, lastAgent: lastAgent || null, message: message || null, record: fields(record) };
+    },
+  ),
+
+  /** See chat-message-add-4.lua. */
+  chatMessageAdd: script(
+    'chatMessageAdd',
+    (
+      k: ConversationKeys,
+      m: { sender: string; kind: 'text' | 'image'; text: string | null; image: string | null; clientId: string | null },
+      now: Date,
+      maxMessages: number,
+    ) => [...convKeys(k), m.sender, m.kind, m.text ?? '', m.image ?? '', m.clientId ?? '', now.getTime(), now.toISOString(), maxMessages],
+    (raw: unknown) => {
+      const [outcome, message, seq, visitor, agent, firstReply] = raw as ['added' | 'duplicate', string, number, string, string, number];
+      return { outcome, message, seq, visitor, agent: agent || null, firstReply: firstReply === 1 };
+    },
+  ),
+
+  /** See chat-conversation-follow-2.lua. */
+  chatConversationFollow: script(
+    'chatConversationFollow',
+    (k: ConversationKeys, version: number, status: 'assigned' | 'queued', agent: string | null, now: Date) => [
+      k.record,
+      k.messages,
+      version,
+      status,
+      agent ?? '',
+      now.getTime(),
+      now.toISOString(),
+    ],
+    (raw: unknown) => {
+      const [outcome, message, record] = raw as ['changed' | 'same' | 'stale' | 'none', string, string[]];
+      return { outcome, message: message || null, record: fields(record) };
+    },
+  ),
+
+  /** See chat-conversation-resolve-4.lua. */
+  chatConversationResolve: script(
+    'chatConversationResolve',
+    (k: ConversationKeys, by: string, now: Date, retentionMs: number) => [...convKeys(k), by, now.getTime(), now.toISOString(), retentionMs],
+    (raw: unknown) => {
+      const [outcome, message, record] = raw as ['resolved' | 'same', string, string[]];
+      return { outcome, message: message || null, record: fields(record) };
+    },
   ),
 };

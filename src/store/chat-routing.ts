@@ -7,16 +7,8 @@
 import { randomInt } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import type { ChatRoutingKeys, Keys } from '../redis/keys.js';
+import { refusing } from './chat-refusals.js';
 import { scripts, type AgentPresence, type RouteResult, type RoutingCall, type RoutingMoves } from '../redis/scripts.js';
-
-/** Why a routing step refused (the script's "PMQ <code>" error). */
-export type RoutingRefusalCode = 'unknown_agent' | 'agent_unavailable' | 'not_assigned' | 'too_many_agents';
-
-export class RoutingRefusal extends Error {
-  constructor(readonly code: RoutingRefusalCode) {
-    super(code);
-  }
-}
 
 export interface AgentRecord {
   name: string;
@@ -40,8 +32,6 @@ export interface RoutingOptions {
   /** Below 2^31; crypto's by default. A test may fix it. */
   random?: () => number;
 }
-
-const REFUSAL = /^PMQ (unknown_agent|agent_unavailable|not_assigned|too_many_agents)\b/;
 
 export class ChatRouting {
   private readonly k: ChatRoutingKeys;
@@ -140,13 +130,8 @@ export class ChatRouting {
     return { keys: this.k, seed: this.random(), drainLimit: this.drainLimit };
   }
 
-  private async step<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (err) {
-      const m = REFUSAL.exec((err as Error).message ?? '');
-      if (m) throw new RoutingRefusal(m[1] as RoutingRefusalCode);
-      throw err;
-    }
+  /** A refusal (unknown_agent, agent_unavailable, not_assigned, too_many_agents) as its typed error. */
+  private step<T>(run: () => Promise<T>): Promise<T> {
+    return refusing(run);
   }
 }

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCluster } from '../../src/redis/client.js';
 import { Keys } from '../../src/redis/keys.js';
 import type { RoutingMoves } from '../../src/redis/scripts.js';
-import { ChatRouting, RoutingRefusal } from '../../src/store/chat-routing.js';
+import { HttpError } from '../../src/errors.js';
+import { ChatRouting } from '../../src/store/chat-routing.js';
 import { RoutingModel } from '../helpers/routing-model.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
@@ -119,10 +120,10 @@ describe('ChatRouting, by example', () => {
       ['agent:nobody', 'unknown_agent'],
     ] as const) {
       const err = await r.transfer('c1', to).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(RoutingRefusal);
-      expect((err as RoutingRefusal).code).toBe(code);
+      expect(err).toBeInstanceOf(HttpError);
+      expect((err as HttpError).code).toBe(code);
     }
-    expect(((await r.transfer('nope', null).catch((e: unknown) => e)) as RoutingRefusal).code).toBe('not_assigned');
+    expect(((await r.transfer('nope', null).catch((e: unknown) => e)) as HttpError).code).toBe('not_assigned');
     expect(await r.placeOf('c1')).toEqual({ agent: 'agent:a' });
     expect(await r.placeOf('c2')).toEqual({ agent: 'agent:b' });
   });
@@ -131,7 +132,7 @@ describe('ChatRouting, by example', () => {
     const r = freshRouting({ maxAgents: 2 });
     await r.setAgent('agent:a', { name: 'A', capacity: 1 });
     await r.setAgent('agent:b', { name: 'B', capacity: 1 });
-    expect(((await r.setAgent('agent:c', { name: 'C', capacity: 1 }).catch((e: unknown) => e)) as RoutingRefusal).code).toBe('too_many_agents');
+    expect(((await r.setAgent('agent:c', { name: 'C', capacity: 1 }).catch((e: unknown) => e)) as HttpError).code).toBe('too_many_agents');
     expect((await r.setAgent('agent:b', { name: 'Bee', capacity: 3 })).result).toEqual({ created: false });
     expect((await r.agents()).map((a) => [a.agent, a.name, a.capacity])).toEqual([
       ['agent:a', 'A', 1],
@@ -245,7 +246,7 @@ describe('ChatRouting against the model', () => {
             const a = m.agents.get(agent);
             const call = r.presence(agent, o.presence, now + GRACE_MS);
             if (!a) {
-              expect(((await call.catch((e: unknown) => e)) as RoutingRefusal).code).toBe('unknown_agent');
+              expect(((await call.catch((e: unknown) => e)) as HttpError).code).toBe('unknown_agent');
               continue;
             }
             const moves = await call;
@@ -326,7 +327,7 @@ describe('ChatRouting against the model', () => {
                     ? 'agent_unavailable'
                     : null;
             if (refusal) {
-              expect(((await call.catch((e: unknown) => e)) as RoutingRefusal).code).toBe(refusal);
+              expect(((await call.catch((e: unknown) => e)) as HttpError).code).toBe(refusal);
               continue;
             }
             const moves = await call;
