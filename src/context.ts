@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Clock } from './events/clock.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import type { ChatStores } from './ops/chat-moves.js';
 import type { Publisher } from './push/publisher.js';
 import type { Queues } from './queues.js';
 import type { RedisClient } from './redis/client.js';
@@ -26,4 +27,6 @@ export interface Context {
   publisher: Publisher;
   /** The tallies of the hot paths (events, acks), flushed once a second. */
   stats: StatsBuffer;
+  /** The chat's routing state and conversations. */
+  chat: ChatStores;
 }

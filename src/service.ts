@@ -16,6 +16,8 @@ import { Metrics } from './metrics.js';
 import { QUEUE, createQueues } from './queues.js';
 import { checkEvictionPolicy, createRedis, untilReady, type RedisTarget } from './redis/connection.js';
 import { Keys } from './redis/keys.js';
+import { ChatConversations } from './store/chat-conversations.js';
+import { ChatRouting } from './store/chat-routing.js';
 import { StatsBuffer, readStats } from './store/stats.js';
 import { startWorkers, type Workers } from '../workers/index.js';
 
@@ -56,7 +58,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const clock = opts.clock ?? systemClock;
   const publisher = new Publisher(redis, keys, logger, clock, config.nodeTtlMs);
   const stats = new StatsBuffer(redis, keys, logger);
-  const ctx: Context = { config, redis, redisTarget, keys, queues, metrics, clock, logger, publisher, stats };
+  const chat = {
+    routing: new ChatRouting(redis, keys, { maxAgents: config.chat.maxAgents }),
+    conversations: new ChatConversations(redis, keys, { maxMessages: config.chat.maxMessages, retentionMs: config.chat.retentionMs }),
+  };
+  const ctx: Context = { config, redis, redisTarget, keys, queues, metrics, clock, logger, publisher, stats, chat };
   const auth = new Authenticator(config.apiKeys, config.tokenSecret, clock);
 
   registerRedisGauges(ctx);

@@ -11,6 +11,9 @@ import { jsonBody } from './body.js';
 import { NotFoundError } from '../errors.js';
 import { errorHandler } from './error-handler.js';
 import { RateLimiter } from './rate-limiter.js';
+import { KeySet } from '../auth/key-set.js';
+import { chatAdminRouter } from './routes/chat-admin.js';
+import { chatConversationsRouter } from './routes/chat-conversations.js';
 import { chatVisitorsRouter } from './routes/chat-visitors.js';
 import { eventsRouter, type EventsRouteDeps } from './routes/events.js';
 import { healthRouter, type HealthDeps } from './routes/health.js';
@@ -18,7 +21,7 @@ import { tokensRouter } from './routes/tokens.js';
 import { usersRouter } from './routes/users.js';
 
 /** What the app and its routes use: the union of the routes' own. */
-export type AppDeps = HealthDeps & EventsRouteDeps & ReadDeps & AckDeps & Pick<Context, 'config' | 'clock' | 'logger' | 'metrics'>;
+export type AppDeps = HealthDeps & EventsRouteDeps & ReadDeps & AckDeps & Pick<Context, 'config' | 'clock' | 'logger' | 'metrics' | 'chat'>;
 
 export function createApp(ctx: AppDeps, auth: Authenticator, opts: { api: boolean }): Express {
   const app = express();
@@ -62,6 +65,9 @@ export function createApp(ctx: AppDeps, auth: Authenticator, opts: { api: boolea
     app.use(tokensRouter(ctx, auth, limiter, body));
     app.use(usersRouter(ctx, auth, limiter, body));
     app.use(chatVisitorsRouter(ctx, auth, body));
+    const adminKeys = new KeySet(ctx.config.adminKey === undefined ? [] : [ctx.config.adminKey]);
+    app.use(chatConversationsRouter(ctx, auth, adminKeys, limiter, body));
+    app.use(chatAdminRouter(ctx, adminKeys, body));
   }
 
   app.use(() => {

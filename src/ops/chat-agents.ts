@@ -1,0 +1,29 @@
+// The admin's agents (PUT/GET/DELETE /v1/admin/agents): registered in the
+// routing state, with what a change moves (a capacity raised drains the queue,
+// one lowered or an agent removed requeues) recorded on the conversations.
+import { agentUid } from '../chat/participants.js';
+import { UnknownAgentError } from '../errors.js';
+import type { AgentState } from '../store/chat-routing.js';
+import { recordMoves, type ChatStores } from './chat-moves.js';
+
+export async function putAgent(stores: ChatStores, id: string, record: { name: string; capacity: number }, now: Date) {
+  const agent = agentUid(id);
+  const moves = await stores.routing.setAgent(agent, record);
+  const changes = await recordMoves(stores, moves, now);
+  return { created: moves.result.created, agent: (await agentState(stores, agent))!, changes };
+}
+
+export async function deleteAgent(stores: ChatStores, id: string, now: Date) {
+  const agent = agentUid(id);
+  const moves = await stores.routing.removeAgent(agent);
+  if (!moves.result.removed) throw new UnknownAgentError(`no agent ${agent} is registered`);
+  return { changes: await recordMoves(stores, moves, now) };
+}
+
+export function listAgents(stores: ChatStores): Promise<AgentState[]> {
+  return stores.routing.agents();
+}
+
+async function agentState(stores: ChatStores, agent: string): Promise<AgentState | undefined> {
+  return (await stores.routing.agents()).find((a) => a.agent === agent);
+}

@@ -1,0 +1,49 @@
+// What every chat operation does after a routing step: the conversations it
+// moved (assigned, given back to the queue) take the move on their records, in
+// the step's version order (store/chat-conversations.ts follow), so that a
+// conversation never names an agent the routing does not, for longer than a
+// retry or the repair sweep takes.
+import type { ChatMessage, Conversation } from '../chat/conversation.js';
+import type { RoutingMoves } from '../redis/scripts.js';
+import type { ChatConversations } from '../store/chat-conversations.js';
+import type { ChatRouting } from '../store/chat-routing.js';
+
+export interface ChatStores {
+  routing: ChatRouting;
+  conversations: ChatConversations;
+}
+
+/** A conversation whose record changed, and the system message that says so. */
+export interface ConversationChange {
+  conversation: Conversation;
+  message: ChatMessage | null;
+}
+
+/**
+ * Records a step's moves, and those of the drains it asked for (`more`), on the
+ * conversations. `extra`: the step's own outcome for one conversation (a route:
+ * assigned or queued). Within one step a conversation may be requeued and then
+ * assigned by the drain: only where it ended counts.
+ */
+export async function recordMoves(
+  stores: ChatStores,
+  moves: RoutingMoves<unknown>,
+  now: Date,
+  extra?: { conversation: string; agent: string | null },
+): Promise<ConversationChange[]> {
+  const changes: ConversationChange[] = [];
+  let step: RoutingMoves<unknown> | null = moves;
+  // Bounded: each drain assigns at most its limit, and stops when the queue or the free slots run out.
+  while (step !== null) {
+    const final = new Map<string, string | null>();
+    if (step === moves && extra) final.set(extra.conversation, extra.agent);
+    for (const c of step.requeued) final.set(c, null);
+    for (const { conversation, agent } of step.assigned) final.set(conversation, agent);
+    for (const [conversation, agent] of final) {
+      const r = await stores.conversations.follow(conversation, step.version, agent, now);
+      if (r.outcome === 'changed' && r.conversation) changes.push({ conversation: r.conversation, message: r.message });
+    }
+    step = step.more ? await stores.routing.drain() : null;
+  }
+  return changes;
+}

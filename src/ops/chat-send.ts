@@ -1,0 +1,91 @@
+// Sending a chat message, whatever the front end (WS `chat.send`, HTTP POST
+// .../messages). A visitor's message finds its conversation, opening it (new, or
+// the last one again) and routing it when needed; an agent writes only in a
+// conversation they hold. Once per client_id: a resend returns the first message.
+import type { ChatMessage, Conversation } from '../chat/conversation.js';
+import { ChatConflictError, ValidationError } from '../errors.js';
+import { recordMoves, type ChatStores, type ConversationChange } from './chat-moves.js';
+import type { ChatCaller } from './chat-caller.js';
+
+export interface SendInput {
+  /** A visitor may leave it out: their open conversation, or a new one. */
+  conversation: string | null;
+  clientId: string;
+  text: string | null;
+  image: string | null;
+}
+
+export interface SendResult {
+  message: ChatMessage;
+  duplicate: boolean;
+  /** Conversations whose record changed on the way (opened, assigned, reopened). */
+  changes: ConversationChange[];
+  /** Where the visitor's conversation waits, when it does (1-based). */
+  queuePosition: number | null;
+  /** The agent's first reply in this conversation (for the first-response time). */
+  firstReply: boolean;
+}
+
+export async function sendMessage(stores: ChatStores, caller: ChatCaller, input: SendInput, now: Date): Promise<SendResult> {
+  if (caller.kind === 'admin') throw new ValidationError('admins do not write in conversations: an agent does', 'conversation');
+  const message = {
+    sender: caller.uid,
+    kind: input.image !== null ? ('image' as const) : ('text' as const),
+    text: input.text,
+    image: input.image,
+    clientId: input.clientId,
+  };
+  if (caller.kind === 'agent') {
+    if (input.conversation === null) throw new ValidationError('conversation: an agent names the conversation', 'conversation');
+    const added = await stores.conversations.addMessage(input.conversation, message, now);
+    return { message: added.message, duplicate: added.duplicate, changes: [], queuePosition: null, firstReply: added.firstReply };
+  }
+
+  // A visitor: straight into the conversation when it is open...
+  const named = input.conversation ?? (await stores.conversations.openOf(caller.uid));
+  if (named !== null) {
+    const added = await stores.conversations.addMessage(named, message, now).catch((err: unknown) => {
+      if (err instanceof ChatConflictError && err.code === 'conversation_resolved') return null;
+      throw err;
+    });
+    if (added !== null) {
+      // No agent yet: it waits, or its routing was cut short by a crash; routing is idempotent.
+      const routed = added.agent === null ? await routeIfQueued(stores, named, null, now) : { changes: [], position: null };
+      return { message: added.message, duplicate: added.duplicate, changes: routed.changes, queuePosition: routed.position, firstReply: false };
+    }
+  }
+  // ...else open one (theirs again, or new), route it, then write.
+  const opened = await stores.conversations.openForVisitor(caller.uid, now);
+  if (input.conversation !== null && opened.conversation.id !== input.conversation) {
+    throw new ChatConflictError('conversation_resolved', 'this conversation is resolved, and a newer one is yours: send there', 'conversation');
+  }
+  const changes: ConversationChange[] = opened.message ? [{ conversation: opened.conversation, message: opened.message }] : [];
+  const routed = await routeIfQueued(stores, opened.conversation.id, opened.lastAgent, now);
+  const added = await stores.conversations.addMessage(opened.conversation.id, message, now);
+  return {
+    message: added.message,
+    duplicate: added.duplicate,
+    changes: [...changes, ...routed.changes],
+    queuePosition: routed.position,
+    firstReply: false,
+  };
+}
+
+/**
+ * Routes a conversation whose record says it waits (a no-op for one the routing
+ * has placed already), and records the moves. `lastAgent`: who routing prefers.
+ */
+async function routeIfQueued(stores: ChatStores, id: string, lastAgent: string | null, now: Date) {
+  const record = await stores.conversations.get(id);
+  if (record === null || record.status !== 'queued') return { changes: [], position: null };
+  const routed = await stores.routing.route(id, Date.parse(record.waiting_since), lastAgent);
+  const agent = routed.result.outcome === 'queued' ? null : routed.result.agent;
+  const changes = await recordMoves(stores, routed, now, { conversation: id, agent });
+  const place = await stores.routing.placeOf(id);
+  return { changes, position: place !== null && 'position' in place ? place.position : null };
+}
+
+/** The conversation a change list ends with for `id`, if it changed. */
+export function lastChangeOf(changes: ConversationChange[], id: string): Conversation | undefined {
+  return changes.filter((c) => c.conversation.id === id).at(-1)?.conversation;
+}
