@@ -21,6 +21,7 @@ const ONE_TOPOLOGY = [
   'test/events/stored-message.test.ts',
   'test/redis/scripts.test.ts',
   // no store, or the same whatever the store
+  'test/chat/image-type.test.ts',
   'test/cli.test.ts',
   'test/config.test.ts',
   'test/logger.test.ts',
@@ -28,6 +29,7 @@ const ONE_TOPOLOGY = [
   'test/redis/keys.test.ts',
   'test/redis/local-server.test.ts',
   'test/start.test.ts',
+  'test/store/chat-uploads.test.ts',
 ];
 
 export default defineConfig({

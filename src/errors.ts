@@ -139,6 +139,34 @@ export class ReplicaWaitError extends UnavailableError {
   }
 }
 
+/** A chat image over PMQ_CHAT_MAX_IMAGE_BYTES, refused as soon as the upload passes it. */
+export class ImageTooLargeError extends HttpError {
+  constructor(maxBytes: number) {
+    super(413, 'image_too_large', `the image is larger than ${maxBytes} bytes`);
+  }
+}
+
+/** A chat upload whose Content-Type names none of the image types PMQ keeps. */
+export class UnsupportedImageTypeError extends HttpError {
+  constructor(message = 'send the image with Content-Type image/png, image/jpeg, image/gif or image/webp') {
+    super(415, 'unsupported_image_type', message, 'content-type');
+  }
+}
+
+/** A chat upload whose first bytes are not those of a PNG, JPEG, GIF or WebP image, whatever it claims. */
+export class NotAnImageError extends HttpError {
+  constructor(message = 'the body is not a PNG, JPEG, GIF or WebP image') {
+    super(415, 'not_an_image', message);
+  }
+}
+
+/** A chat image of one type sent as another: its first bytes decide, so the client's header is wrong. */
+export class ImageTypeMismatchError extends HttpError {
+  constructor(declared: string, actual: string) {
+    super(415, 'image_type_mismatch', `the body is ${actual}, not ${declared} as its Content-Type says`, 'content-type');
+  }
+}
+
 /** A zod failure as one ValidationError naming the first wrong field (`events[3].to`). */
 export function fromZod(err: ZodError, root = ''): ValidationError {
   const { message, field } = fromZodIssue(err, root);
