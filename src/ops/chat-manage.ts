@@ -48,10 +48,12 @@ async function actOn(stores: ChatStores, caller: ChatCaller, id: string): Promis
  * the next resolve (or the repair sweep) releases: each step is idempotent.
  */
 export async function resolveConversation(stores: ChatStores, caller: ChatCaller, id: string, now: Date) {
-  await actOn(stores, caller, id);
+  const before = await actOn(stores, caller, id);
   const resolved = await stores.conversations.resolve(id, actorOf(caller), now);
   const released = await stores.routing.release(id);
-  const changes: ConversationChange[] = resolved.changed ? [{ conversation: resolved.conversation, message: resolved.message }] : [];
+  const changes: ConversationChange[] = resolved.changed
+    ? [{ conversation: resolved.conversation, before: { status: before.status, agent: before.agent }, message: resolved.message }]
+    : [];
   changes.push(...(await recordMoves(stores, released, now)));
   return { conversation: resolved.conversation, changes };
 }

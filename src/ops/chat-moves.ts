@@ -3,7 +3,7 @@
 // the step's version order (store/chat-conversations.ts follow), so that a
 // conversation never names an agent the routing does not, for longer than a
 // retry or the repair sweep takes.
-import type { ChatMessage, Conversation } from '../chat/conversation.js';
+import type { ChatMessage, Conversation, ConversationStatus } from '../chat/conversation.js';
 import type { RoutingMoves } from '../redis/scripts.js';
 import type { ChatConversations } from '../store/chat-conversations.js';
 import type { ChatRouting } from '../store/chat-routing.js';
@@ -13,9 +13,10 @@ export interface ChatStores {
   conversations: ChatConversations;
 }
 
-/** A conversation whose record changed, and the system message that says so. */
+/** A conversation whose record changed, what it was before, and the system message that says so. */
 export interface ConversationChange {
   conversation: Conversation;
+  before: { status: ConversationStatus | null; agent: string | null };
   message: ChatMessage | null;
 }
 
@@ -41,7 +42,7 @@ export async function recordMoves(
     for (const { conversation, agent } of step.assigned) final.set(conversation, agent);
     for (const [conversation, agent] of final) {
       const r = await stores.conversations.follow(conversation, step.version, agent, now);
-      if (r.outcome === 'changed' && r.conversation) changes.push({ conversation: r.conversation, message: r.message });
+      if (r.outcome === 'changed' && r.conversation) changes.push({ conversation: r.conversation, before: r.before, message: r.message });
     }
     step = step.more ? await stores.routing.drain() : null;
   }

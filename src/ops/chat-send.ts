@@ -59,7 +59,10 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
   if (input.conversation !== null && opened.conversation.id !== input.conversation) {
     throw new ChatConflictError('conversation_resolved', 'this conversation is resolved, and a newer one is yours: send there', 'conversation');
   }
-  const changes: ConversationChange[] = opened.message ? [{ conversation: opened.conversation, message: opened.message }] : [];
+  // A reopen's record changed here (its system message); a new one's is told by its routing.
+  const changes: ConversationChange[] = opened.message
+    ? [{ conversation: opened.conversation, before: { status: 'resolved', agent: opened.lastAgent }, message: opened.message }]
+    : [];
   const routed = await routeIfQueued(stores, opened.conversation.id, opened.lastAgent, now);
   const added = await stores.conversations.addMessage(opened.conversation.id, message, now);
   return {

@@ -33,11 +33,15 @@ export type NodeMessage<F = string> =
    */
   | { type: 'deliver'; sent_at: number; users: UserFrames<F>[] }
   /** Counts changed (a read on another device or over HTTP). */
-  | { type: 'unread'; users: UserFrames<F>[] };
+  | { type: 'unread'; users: UserFrames<F>[] }
+  /** The chat's frames: messages, conversations, receipts, typing, queue places. */
+  | { type: 'chat'; users: UserFrames<F>[] };
 
 type Header =
   | { type: 'deliver'; sent_at: number; users: [string, number][] }
-  | { type: 'unread'; users: [string, number][] };
+  | { type: 'unread' | 'chat'; users: [string, number][] };
+
+const TYPES: ReadonlySet<string> = new Set(['deliver', 'unread', 'chat']);
 
 const NEWLINE = 0x0a;
 
@@ -62,7 +66,7 @@ export function decodeNodeMessage(payload: Buffer): NodeMessage<Buffer> {
   } catch {
     throw new UnreadableNodeMessageError('the header is not JSON');
   }
-  if ((header.type !== 'deliver' && header.type !== 'unread') || !Array.isArray(header.users)) {
+  if (!TYPES.has(header.type) || !Array.isArray(header.users)) {
     throw new UnreadableNodeMessageError(`unknown node message ${JSON.stringify(header.type)}`);
   }
   let pos = headerEnd + 1;
@@ -77,7 +81,7 @@ export function decodeNodeMessage(payload: Buffer): NodeMessage<Buffer> {
     return { uid, frames };
   });
   if (pos <= payload.length) throw new UnreadableNodeMessageError('more frames than the header says');
-  return header.type === 'deliver' ? { type: 'deliver', sent_at: header.sent_at, users } : { type: 'unread', users };
+  return header.type === 'deliver' ? { type: 'deliver', sent_at: header.sent_at, users } : { type: header.type, users };
 }
 
 function lineEnd(payload: Buffer, from: number): number {

@@ -520,8 +520,8 @@ export const scripts = {
       now.toISOString(),
     ],
     (raw: unknown) => {
-      const [outcome, message, record] = raw as ['changed' | 'same' | 'stale' | 'none', string, string[]];
-      return { outcome, message: message || null, record: fields(record) };
+      const [outcome, message, record, was, before] = raw as ['changed' | 'same' | 'stale' | 'none', string, string[], string, string];
+      return { outcome, message: message || null, record: fields(record), was: was || null, before: before || null };
     },
   ),
 

@@ -76,7 +76,12 @@ export class ChatConversations {
       agent,
       now,
     );
-    return { outcome: r.outcome, message: parseMessage(r.message), conversation: r.outcome === 'none' ? null : toConversation(r.record) };
+    return {
+      outcome: r.outcome,
+      message: parseMessage(r.message),
+      conversation: r.outcome === 'none' ? null : toConversation(r.record),
+      before: { status: r.was as ConversationStatus | null, agent: r.before },
+    };
   }
 
   /** Resolved by `by`; its keys expire after the retention, and it is its visitor's open one no more. */

@@ -29,6 +29,17 @@ describe('node channel messages', () => {
     expect(asText(decode(encodeNodeMessage(m)))).toEqual(m);
   });
 
+  it('carry chat frames for users', () => {
+    const m: NodeMessage = {
+      type: 'chat',
+      users: [
+        { uid: 'v:x', frames: [frame({ type: 'chat.message', text: 'a\nb' }), frame({ type: 'chat.conversation', id: 'c' })] },
+        { uid: 'agent:1', frames: [frame({ type: 'chat.message', text: 'a\nb' })] },
+      ],
+    };
+    expect(asText(decode(encodeNodeMessage(m)))).toEqual(m);
+  });
+
   it('refuse what is not one', () => {
     const good = encodeNodeMessage({ type: 'deliver', sent_at: 1, users: [{ uid: 'a', frames: ['{}', '{}'] }] });
     for (const bad of [

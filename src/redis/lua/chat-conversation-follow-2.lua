@@ -15,17 +15,17 @@
 
   Output:
     { "changed" | "same" | "stale" | "none", the system message's JSON ("" for none),
-      the record as HGETALL lists it (empty for none) }
+      the record as HGETALL lists it (empty for none), the status and agent it had before }
 ]]
 --- @include "chat-conversation"
 local version, status, agent, now, nowIso = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local r = redis.call('HMGET', KEYS[1], 'id', 'status', 'agent', 'version')
 local id, was, before = r[1], r[2], r[3]
-if not id or was == 'resolved' then return { 'none', '', {} } end
-if version <= tonumber(r[4]) then return { 'stale', '', redis.call('HGETALL', KEYS[1]) } end
+if not id or was == 'resolved' then return { 'none', '', {}, was or '', before or '' } end
+if version <= tonumber(r[4]) then return { 'stale', '', redis.call('HGETALL', KEYS[1]), was, before } end
 redis.call('HSET', KEYS[1], 'version', version)
-if was == status and before == agent then return { 'same', '', redis.call('HGETALL', KEYS[1]) } end
+if was == status and before == agent then return { 'same', '', redis.call('HGETALL', KEYS[1]), was, before } end
 
 redis.call('HSET', KEYS[1], 'status', status, 'agent', agent)
 local json = ''
@@ -38,4 +38,4 @@ elseif before ~= '' then
   local _
   _, json = appendMessage(KEYS[1], KEYS[2], id, before, 'system', 'transferred', '', '', nowIso)
 end
-return { 'changed', json, redis.call('HGETALL', KEYS[1]) }
+return { 'changed', json, redis.call('HGETALL', KEYS[1]), was, before }
