@@ -39,7 +39,7 @@ module.exports = {
     forbid('redis-below-state', 'the connection, keys and scripts know no state module', { path: REDIS }, { path: `${STATE}|${PUSH}|${OPS}|${FRONT}|${COMPOSITION}` }),
     forbid('bottom-is-bottom', 'protocol, domain types, errors, config, logs and metrics do no I/O and import only each other', { path: BOTTOM }, { path: '^(src|workers)/', pathNot: [BOTTOM] }),
     forbid('client-takes-protocol-only', 'the client runs in browsers: it takes the protocol and nothing else of the server', { path: '^src/client/' }, { path: '^(src|workers)/', pathNot: ['^src/(client|protocol)/'] }),
-    forbid('protocol-takes-no-server-code', 'the client loads protocol/ in browsers', { path: '^src/protocol/' }, { path: '^(src|workers)/', pathNot: ['^src/(protocol|events)/'] }),
+    forbid('protocol-takes-no-server-code', 'the client loads protocol/ in browsers', { path: '^src/protocol/' }, { path: '^(src|workers)/', pathNot: ['^src/(protocol|events|chat)/'] }),
     forbid(
       'context-for-front-ends-only',
       'below the front ends a module names the few things it uses (ops/read.ts: ReadDeps), not the whole context',

@@ -123,6 +123,7 @@ const envSchema = z.object({
   PMQ_PAGE_SIZE: int(1, 10_000).default(200),
   PMQ_NODE_TTL_MS: int(1000, 10 * 60_000).default(30_000),
   PMQ_CRON_NODE_SWEEP: cronExpression.default('*/30 * * * * *'),
+  PMQ_CRON_CHAT_SWEEP: cronExpression.default('*/5 * * * * *'),
   PMQ_AUTH_TIMEOUT_MS: int(100, 60_000).default(3_000),
   PMQ_AUTH_CACHE_SECONDS: int(1, 30 * DAY_S).default(3650),
   PMQ_AUTH_CACHE_JITTER_SECONDS: int(0, 30 * DAY_S).default(3000),
@@ -139,8 +140,6 @@ const envSchema = z.object({
   PMQ_CHAT_MAX_IMAGE_BYTES: int(1024, 64 * 1024 * 1024).default(5 * 1024 * 1024),
   PMQ_CHAT_UPLOAD_DIR: z.string().min(1).default('./var/uploads'),
   PMQ_CHAT_RETENTION_SECONDS: int(3600, 365 * DAY_S).default(30 * DAY_S),
-  PMQ_CHAT_WEBHOOK_URL: z.url().optional(),
-  PMQ_CHAT_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
 });
 
 export interface ChatConfig {
@@ -163,8 +162,6 @@ export interface ChatConfig {
   uploadDir: string;
   /** How long a resolved conversation's history is kept. */
   retentionMs: number;
-  webhookUrl: string | undefined;
-  webhookSecret: string | undefined;
 }
 
 export interface Config {
@@ -233,6 +230,8 @@ export interface Config {
   pageSize: number;
   nodeTtlMs: number;
   cronNodeSweep: string;
+  /** The chat's sweep: agents whose grace ended go offline. */
+  cronChatSweep: string;
   authTimeoutMs: number;
   authCacheSeconds: number;
   authCacheJitterSeconds: number;
@@ -277,9 +276,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.PMQ_REDIS_CLUSTER_NAT_MAP !== undefined && e.PMQ_REDIS_CLUSTER_NODES === undefined) {
     problems.push('PMQ_REDIS_CLUSTER_NAT_MAP: only with PMQ_REDIS_CLUSTER_NODES');
-  }
-  if (e.PMQ_CHAT_WEBHOOK_URL !== undefined && e.PMQ_CHAT_WEBHOOK_SECRET === undefined) {
-    problems.push('PMQ_CHAT_WEBHOOK_SECRET: required with PMQ_CHAT_WEBHOOK_URL (the transcripts are signed)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -337,6 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pageSize: e.PMQ_PAGE_SIZE,
     nodeTtlMs: e.PMQ_NODE_TTL_MS,
     cronNodeSweep: e.PMQ_CRON_NODE_SWEEP,
+    cronChatSweep: e.PMQ_CRON_CHAT_SWEEP,
     authTimeoutMs: e.PMQ_AUTH_TIMEOUT_MS,
     authCacheSeconds: e.PMQ_AUTH_CACHE_SECONDS,
     authCacheJitterSeconds: e.PMQ_AUTH_CACHE_JITTER_SECONDS,
@@ -353,8 +350,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxImageBytes: e.PMQ_CHAT_MAX_IMAGE_BYTES,
       uploadDir: e.PMQ_CHAT_UPLOAD_DIR,
       retentionMs: e.PMQ_CHAT_RETENTION_SECONDS * 1000,
-      webhookUrl: e.PMQ_CHAT_WEBHOOK_URL,
-      webhookSecret: e.PMQ_CHAT_WEBHOOK_SECRET,
     },
   };
 }

@@ -27,6 +27,6 @@ export interface Context {
   publisher: Publisher;
   /** The tallies of the hot paths (events, acks), flushed once a second. */
   stats: StatsBuffer;
-  /** The chat's routing state and conversations. */
+  /** The chat's routing state, conversations and images. */
   chat: ChatStores;
 }

@@ -167,6 +167,13 @@ export class ImageTypeMismatchError extends HttpError {
   }
 }
 
+/** A chat image id that names no kept upload (never uploaded, refused, or past its retention). */
+export class NoImageError extends HttpError {
+  constructor(message = 'no such image', field?: string) {
+    super(404, 'no_image', message, field);
+  }
+}
+
 /** A zod failure as one ValidationError naming the first wrong field (`events[3].to`). */
 export function fromZod(err: ZodError, root = ''): ValidationError {
   const { message, field } = fromZodIssue(err, root);

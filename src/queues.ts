@@ -19,7 +19,7 @@ export interface EventsJob {
   events: AcceptedEvent[];
 }
 
-export type MaintenanceTask = 'tier-move' | 'purge' | 'node-sweep';
+export type MaintenanceTask = 'tier-move' | 'purge' | 'node-sweep' | 'chat-sweep';
 
 export interface MaintenanceJob {
   task: MaintenanceTask;

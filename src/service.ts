@@ -11,6 +11,7 @@ import { CronScheduler } from './cron/scheduler.js';
 import { systemClock, type Clock } from './events/clock.js';
 import { Gateway } from './gateway/gateway.js';
 import { createLogger, type Logger } from './logger.js';
+import { ChatNotifier } from './push/chat-notifier.js';
 import { Publisher } from './push/publisher.js';
 import { Metrics } from './metrics.js';
 import { QUEUE, createQueues } from './queues.js';
@@ -18,6 +19,7 @@ import { checkEvictionPolicy, createRedis, untilReady, type RedisTarget } from '
 import { Keys } from './redis/keys.js';
 import { ChatConversations } from './store/chat-conversations.js';
 import { ChatRouting } from './store/chat-routing.js';
+import { ChatUploads } from './store/chat-uploads.js';
 import { StatsBuffer, readStats } from './store/stats.js';
 import { startWorkers, type Workers } from '../workers/index.js';
 
@@ -58,9 +60,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const clock = opts.clock ?? systemClock;
   const publisher = new Publisher(redis, keys, logger, clock, config.nodeTtlMs);
   const stats = new StatsBuffer(redis, keys, logger);
+  const routing = new ChatRouting(redis, keys, { maxAgents: config.chat.maxAgents });
+  const conversations = new ChatConversations(redis, keys, { maxMessages: config.chat.maxMessages, retentionMs: config.chat.retentionMs });
   const chat = {
-    routing: new ChatRouting(redis, keys, { maxAgents: config.chat.maxAgents }),
-    conversations: new ChatConversations(redis, keys, { maxMessages: config.chat.maxMessages, retentionMs: config.chat.retentionMs }),
+    routing,
+    conversations,
+    uploads: new ChatUploads(config.chat.uploadDir, config.chat.maxImageBytes),
+    notifier: new ChatNotifier(publisher, routing, conversations),
   };
   const ctx: Context = { config, redis, redisTarget, keys, queues, metrics, clock, logger, publisher, stats, chat };
   const auth = new Authenticator(config.apiKeys, config.tokenSecret, clock);

@@ -1,13 +1,14 @@
-// The `maintenance` processor: tier moves, purges and the sweep of dead gateway
-// nodes, in bounded batches, at the time of the injected clock.
+// The `maintenance` processor: tier moves, purges, the sweep of dead gateway
+// nodes and the chat's sweep, in bounded batches, at the time of the injected clock.
 import type { Job } from 'bullmq';
 import type { Context } from '../src/context.js';
+import { sweepGraces } from '../src/ops/chat-presence.js';
 import { sweepDeadNodes } from '../src/store/registry.js';
 import type { MaintenanceJob } from '../src/queues.js';
 import { moveDueToDelayed, purgeExpired, type Bounds } from '../src/store/tiers.js';
 
 /** What tier moves, purges and the node sweep use. */
-export type MaintenanceDeps = Pick<Context, 'redis' | 'keys' | 'metrics' | 'logger' | 'clock' | 'config'>;
+export type MaintenanceDeps = Pick<Context, 'redis' | 'keys' | 'metrics' | 'logger' | 'clock' | 'config' | 'chat'>;
 
 export function maintenanceProcessor(ctx: MaintenanceDeps) {
   const bounds: Bounds = {
@@ -43,6 +44,11 @@ export function maintenanceProcessor(ctx: MaintenanceDeps) {
         ctx.metrics.nodesSwept.inc(r.nodes);
         if (r.nodes > 0 || r.more) ctx.logger.info({ task: job.data.task, ...r }, 'dead gateway nodes swept');
         return r;
+      }
+      case 'chat-sweep': {
+        const offline = await sweepGraces(ctx.chat, new Date(now));
+        if (offline > 0) ctx.logger.info({ task: job.data.task, offline }, 'agents whose grace ended are offline');
+        return { offline };
       }
       default:
         throw new Error(`unknown maintenance task ${String((job.data as { task: unknown }).task)}`);

@@ -14,6 +14,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { KeySet } from '../auth/key-set.js';
 import { chatAdminRouter } from './routes/chat-admin.js';
 import { chatConversationsRouter } from './routes/chat-conversations.js';
+import { chatUploadsRouter } from './routes/chat-uploads.js';
 import { chatVisitorsRouter } from './routes/chat-visitors.js';
 import { eventsRouter, type EventsRouteDeps } from './routes/events.js';
 import { healthRouter, type HealthDeps } from './routes/health.js';
@@ -67,6 +68,8 @@ export function createApp(ctx: AppDeps, auth: Authenticator, opts: { api: boolea
     app.use(chatVisitorsRouter(ctx, auth, body));
     const adminKeys = new KeySet(ctx.config.adminKey === undefined ? [] : [ctx.config.adminKey]);
     app.use(chatConversationsRouter(ctx, auth, adminKeys, limiter, body));
+    // Its body is an image, streamed to disk: not JSON, and over PMQ_MAX_BODY_BYTES.
+    app.use(chatUploadsRouter(ctx, auth, adminKeys, limiter));
     app.use(chatAdminRouter(ctx, adminKeys, body));
   }
 

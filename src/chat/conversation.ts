@@ -49,3 +49,10 @@ export const CONVERSATION_ID = /^[A-Za-z0-9_-]{22}$/;
 export function messageId(conversation: string, seq: number): string {
   return `${conversation}-${seq}`;
 }
+
+/** A conversation whose record changed, what it was before, and the system message that says so. */
+export interface ConversationChange {
+  conversation: Conversation;
+  before: { status: ConversationStatus | null; agent: string | null };
+  message: ChatMessage | null;
+}

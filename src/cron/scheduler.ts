@@ -37,6 +37,7 @@ export class CronScheduler {
       cron.schedule(config.cronTierMove, () => this.enqueue('tier-move'), { name: 'tier-move', noOverlap: true }),
       cron.schedule(config.cronPurge, () => this.enqueue('purge'), { name: 'purge', noOverlap: true }),
       cron.schedule(config.cronNodeSweep, () => this.enqueue('node-sweep'), { name: 'node-sweep', noOverlap: true }),
+      cron.schedule(config.cronChatSweep, () => this.enqueue('chat-sweep'), { name: 'chat-sweep', noOverlap: true }),
     ];
   }
 

@@ -125,13 +125,16 @@ export class Connection {
     const parsed = clientFrame.safeParse(raw);
     if (!parsed.success) {
       const { message, field } = fromZodIssue(parsed.error);
-      return this.reject('invalid_frame', message, field);
+      // A refused chat.send names its client_id, so that the client knows which of its sends failed.
+      const ref = (raw as { client_id?: unknown }).client_id;
+      return this.reject('invalid_frame', message, field, type === 'chat.send' && typeof ref === 'string' ? ref.slice(0, 64) : undefined);
     }
     return parsed.data;
   }
 
-  reject(code: string, message: string, field?: string): undefined {
-    this.send([errorFrame(code, message, field)]);
+  /** `ref`: the client_id of a refused chat.send. */
+  reject(code: string, message: string, field?: string, ref?: string): undefined {
+    this.send([errorFrame(code, message, field, ref)]);
     return undefined;
   }
 

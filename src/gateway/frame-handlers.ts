@@ -1,7 +1,7 @@
 // What each client frame does, once its socket is signed in: one handler per
 // frame type, each a thin call into ops/. The map's type makes it exhaustive:
 // a frame type added to protocol/client-frames.ts without a handler does not
-// compile. The chat adds its frames the same way, in a module of its own.
+// compile. The chat's frames are handled the same way, in chat-handlers.ts.
 import { categoryList } from '../events/read-schema.js';
 import { pull, type PullDeps } from '../ops/pull.js';
 import { read, type ReadDeps } from '../ops/read.js';
@@ -19,10 +19,21 @@ export type FrameHandlers = { [T in SessionFrame['type']]: FrameHandler<Extract<
 
 const PONG = '{"type":"pong"}';
 
-export function notificationHandlers(ctx: ReadDeps & PullDeps, acks: AckBatcher): FrameHandlers {
+/** The notification frames' types: the rest are the chat's. */
+export type NotificationFrameType = 'ping' | 'ack' | 'read' | 'pull';
+
+export function notificationHandlers(
+  ctx: ReadDeps & PullDeps,
+  acks: AckBatcher,
+  chatAcks: (uid: string, ids: string[]) => void,
+): Pick<FrameHandlers, NotificationFrameType> {
   return {
     ping: (conn) => void conn.send([PONG]),
-    ack: (_conn, uid, frame) => acks.add(uid, frame.ids),
+    // One ack frame serves both: notification ids to the ack batcher, chat message ids to their receipts.
+    ack: (_conn, uid, frame) => {
+      acks.add(uid, frame.ids);
+      chatAcks(uid, frame.ids);
+    },
     // No answer of its own: a read that changed something reaches this socket
     // as `unread`, with the user's other sockets.
     read: async (_conn, uid, frame) => {

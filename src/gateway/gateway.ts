@@ -18,6 +18,10 @@ import { createSubscriber } from '../redis/connection.js';
 import { Registry } from '../store/registry.js';
 import { AckBatcher } from './ack-batcher.js';
 import { Connection, type ConnectionLimits } from './connection.js';
+import { isAgentId } from '../chat/participants.js';
+import { setPresence } from '../ops/chat-presence.js';
+import { ackChatMessages } from '../ops/chat-receipts.js';
+import { chatHandlers } from './chat-handlers.js';
 import { notificationHandlers, type FrameHandler, type FrameHandlers } from './frame-handlers.js';
 import { Heartbeat } from './heartbeat.js';
 import { listenOnNodeChannel } from './node-channel.js';
@@ -26,7 +30,7 @@ import { SignIn, type SignInDeps } from './sign-in.js';
 import { WS_PATH, acceptedUpgrade } from './upgrade.js';
 
 /** What the gateway's parts use, and where Redis is for the node channel's own connection. */
-export type GatewayDeps = SignInDeps & ReadDeps & PullDeps & Pick<Context, 'redisTarget' | 'metrics'>;
+export type GatewayDeps = SignInDeps & ReadDeps & PullDeps & Pick<Context, 'redisTarget' | 'metrics' | 'chat' | 'publisher'>;
 
 export class Gateway {
   private readonly wss: WebSocketServer;
@@ -79,11 +83,17 @@ export class Gateway {
       onClose: (code) => ctx.metrics.serverCloses.inc({ code: String(code) }),
     };
     this.registry = new Registry(ctx.redis, ctx.keys, config.nodeId, ctx.clock, ctx.logger);
-    this.sessions = new Sessions(this.registry, config.wsMaxSocketsPerUser);
+    this.sessions = new Sessions(this.registry, config.wsMaxSocketsPerUser, (uid) => this.agentLeft(uid));
     this.signIn = new SignIn(ctx, auth, this.sessions);
     this.heartbeat = new Heartbeat(this.sessions.all, config.heartbeatMs, ctx.clock);
     this.acks = new AckBatcher(ctx);
-    this.handlers = notificationHandlers(ctx, this.acks);
+    const chatDeps = { stores: ctx.chat, publisher: ctx.publisher, clock: ctx.clock };
+    const chatAcks = (uid: string, ids: string[]) =>
+      void ackChatMessages(chatDeps, uid, ids).catch((err: Error) => ctx.logger.warn({ uid, err: err.message }, 'chat acks failed'));
+    this.handlers = {
+      ...notificationHandlers(ctx, this.acks, chatAcks),
+      ...chatHandlers({ ...chatDeps, refuse: (conn, err, ref) => this.onFrameError(conn, err, ref) }),
+    };
   }
 
   get connections(): number {
@@ -158,6 +168,20 @@ export class Gateway {
     await handler(conn, uid, frame);
   }
 
+  /**
+   * An agent's last socket on this node is gone: when they have none on any node
+   * either, they keep their conversations for PMQ_CHAT_AGENT_GRACE_SECONDS (a
+   * reload, a network change), then the chat sweep takes them offline.
+   */
+  private async agentLeft(uid: string): Promise<void> {
+    if (!isAgentId(uid)) return;
+    const { ctx } = this;
+    if ((await ctx.redis.hlen(ctx.keys.user(uid).nodes)) > 0) return;
+    await setPresence(ctx.chat, uid, 'disconnected', new Date(ctx.clock.now()), ctx.config.chat.agentGraceMs).catch((err: Error) =>
+      ctx.logger.warn({ uid, err: err.message }, 'could not start the grace period of an agent who left'),
+    );
+  }
+
   private onNodeMessage(m: NodeMessage<Buffer>): void {
     this.sessions.deliver(m);
     if (m.type === 'deliver') {
@@ -170,10 +194,10 @@ export class Gateway {
    * `unavailable` (retry), a script error or a bug is `internal` (logged once,
    * with its stack; retrying would not help).
    */
-  private onFrameError(conn: Connection, err: Error): void {
+  private onFrameError(conn: Connection, err: Error, ref?: string): void {
     const e = toHttpError(err);
     if (isUnexpected(e)) this.ctx.logger.error({ conn: conn.id, uid: conn.uid, err }, 'frame failed');
     else this.ctx.logger.warn({ conn: conn.id, uid: conn.uid, err: err.message }, 'frame failed');
-    conn.reject(e.code, e.message, e.field);
+    conn.reject(e.code, e.message, e.field, ref);
   }
 }

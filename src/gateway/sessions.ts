@@ -16,6 +16,8 @@ export class Sessions {
   constructor(
     private readonly registry: Registry,
     private readonly maxPerUser: number,
+    /** Called once a user's last socket here is gone from the registry (or the node stops). */
+    private readonly onLeft: (uid: string) => Promise<void> = async () => {},
   ) {}
 
   get users(): IterableIterator<string> {
@@ -56,7 +58,12 @@ export class Sessions {
     if (conns.length === 0) {
       this.byUser.delete(uid);
       // A failure is logged by the registry; it must not become an unhandled rejection.
-      if (!this.stopping) void this.registry.remove(uid).catch(() => undefined);
+      if (!this.stopping) {
+        void this.registry
+          .remove(uid)
+          .then(() => this.onLeft(uid))
+          .catch(() => undefined);
+      }
     }
   }
 
@@ -79,10 +86,12 @@ export class Sessions {
    */
   async closeAll(code: number, reason: string): Promise<void> {
     this.stopping = true;
+    const users = [...this.byUser.keys()];
     try {
-      await this.registry.removeAll(this.byUser.keys());
+      await this.registry.removeAll(users);
     } finally {
       for (const c of this.all) c.close(code, reason);
     }
+    for (const uid of users) await this.onLeft(uid).catch(() => undefined);
   }
 }

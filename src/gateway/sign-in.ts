@@ -8,7 +8,11 @@ import { AuthUnavailableError, InvalidTokenError, TokenResolver } from '../auth/
 import type { Context } from '../context.js';
 import { TokenExpiredError, UnauthorizedError, isUnexpected, toHttpError } from '../errors.js';
 import { fromZodIssue } from '../events/zod-issue.js';
+import { isAgentId } from '../chat/participants.js';
+import { chatWelcome } from '../ops/chat-welcome.js';
+import { setPresence } from '../ops/chat-presence.js';
 import { welcome, type WelcomeDeps } from '../ops/welcome.js';
+import { chatMessageFrameText } from '../protocol/chat-frames.js';
 import { authFrame } from '../protocol/client-frames.js';
 import { CLOSE } from '../protocol/close-codes.js';
 import { helloFrame, messageFrameText } from '../protocol/server-frames.js';
@@ -16,7 +20,7 @@ import type { Connection } from './connection.js';
 import type { Sessions } from './sessions.js';
 
 /** What signing a socket in uses (the welcome's reads included). */
-export type SignInDeps = WelcomeDeps & Pick<Context, 'config' | 'redis' | 'keys' | 'clock' | 'logger'>;
+export type SignInDeps = WelcomeDeps & Pick<Context, 'config' | 'redis' | 'keys' | 'clock' | 'logger' | 'chat'>;
 
 export class SignIn {
   private readonly resolver: TokenResolver | undefined;
@@ -104,9 +108,15 @@ export class SignIn {
     }
   }
 
-  /** hello, then the fast tier at once; the rest by jobs (ops/welcome.ts). */
-  private welcome(conn: Connection, uid: string, since: number | undefined): Promise<void> {
-    const { config } = this.ctx;
+  /**
+   * hello, then the fast tier and the chat messages missed, at once; the rest by
+   * jobs (ops/welcome.ts). An agent's socket first makes them connected (back
+   * from a grace period, or online), so that the hello says where they stand.
+   */
+  private async welcome(conn: Connection, uid: string, since: number | undefined): Promise<void> {
+    const { config, chat } = this.ctx;
+    if (isAgentId(uid)) await setPresence(chat, uid, 'connected', new Date(this.ctx.clock.now()));
+    const chatHello = await chatWelcome(chat, uid);
     return welcome(this.ctx, uid, since, ({ recovered, unread, fast }) => {
       const hello = helloFrame({
         uid,
@@ -114,8 +124,10 @@ export class SignIn {
         heartbeat_ms: config.heartbeatMs,
         unread: { total: unread.total, counts: unread.counts },
         recovered,
+        ...(chatHello.agent !== undefined && { agent: chatHello.agent }),
+        ...(chatHello.conversation !== undefined && { conversation: chatHello.conversation }),
       });
-      conn.send([hello, ...fast.map((m) => messageFrameText(m))]);
+      conn.send([hello, ...fast.map((m) => messageFrameText(m)), ...chatHello.missed.map(chatMessageFrameText)]);
     });
   }
 

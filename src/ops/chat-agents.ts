@@ -10,6 +10,7 @@ export async function putAgent(stores: ChatStores, id: string, record: { name: s
   const agent = agentUid(id);
   const moves = await stores.routing.setAgent(agent, record);
   const changes = await recordMoves(stores, moves, now);
+  await stores.notifier.changed(changes);
   return { created: moves.result.created, agent: (await agentState(stores, agent))!, changes };
 }
 
@@ -17,7 +18,9 @@ export async function deleteAgent(stores: ChatStores, id: string, now: Date) {
   const agent = agentUid(id);
   const moves = await stores.routing.removeAgent(agent);
   if (!moves.result.removed) throw new UnknownAgentError(`no agent ${agent} is registered`);
-  return { changes: await recordMoves(stores, moves, now) };
+  const changes = await recordMoves(stores, moves, now);
+  await stores.notifier.changed(changes);
+  return { changes };
 }
 
 export function listAgents(stores: ChatStores): Promise<AgentState[]> {

@@ -55,6 +55,7 @@ export async function resolveConversation(stores: ChatStores, caller: ChatCaller
     ? [{ conversation: resolved.conversation, before: { status: before.status, agent: before.agent }, message: resolved.message }]
     : [];
   changes.push(...(await recordMoves(stores, released, now)));
+  await stores.notifier.changed(changes);
   return { conversation: resolved.conversation, changes };
 }
 
@@ -65,6 +66,7 @@ export async function transferConversation(stores: ChatStores, caller: ChatCalle
   const r = moved.result;
   const agent = r.outcome === 'transferred' ? r.to : r.outcome === 'same' ? r.agent : null;
   const changes = await recordMoves(stores, moved, now, { conversation: id, agent });
+  await stores.notifier.changed(changes);
   return { conversation: (await stores.conversations.get(id))!, changes };
 }
 

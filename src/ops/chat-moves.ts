@@ -3,21 +3,22 @@
 // the step's version order (store/chat-conversations.ts follow), so that a
 // conversation never names an agent the routing does not, for longer than a
 // retry or the repair sweep takes.
-import type { ChatMessage, Conversation, ConversationStatus } from '../chat/conversation.js';
+import type { ConversationChange } from '../chat/conversation.js';
+import type { ChatNotifier } from '../push/chat-notifier.js';
 import type { RoutingMoves } from '../redis/scripts.js';
 import type { ChatConversations } from '../store/chat-conversations.js';
 import type { ChatRouting } from '../store/chat-routing.js';
+import type { ChatUploads } from '../store/chat-uploads.js';
+
+export type { ConversationChange };
 
 export interface ChatStores {
   routing: ChatRouting;
   conversations: ChatConversations;
-}
-
-/** A conversation whose record changed, what it was before, and the system message that says so. */
-export interface ConversationChange {
-  conversation: Conversation;
-  before: { status: ConversationStatus | null; agent: string | null };
-  message: ChatMessage | null;
+  /** The conversations' images, on disk (PMQ_CHAT_UPLOAD_DIR). */
+  uploads: ChatUploads;
+  /** Tells the people concerned, on their sockets (push/chat-notifier.ts). */
+  notifier: ChatNotifier;
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { ChatMessage, Conversation } from '../chat/conversation.js';
 import { ChatConflictError, ValidationError } from '../errors.js';
 import { recordMoves, type ChatStores, type ConversationChange } from './chat-moves.js';
+import { checkImageOf } from './chat-uploads.js';
 import type { ChatCaller } from './chat-caller.js';
 
 export interface SendInput {
@@ -37,20 +38,26 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
   };
   if (caller.kind === 'agent') {
     if (input.conversation === null) throw new ValidationError('conversation: an agent names the conversation', 'conversation');
+    await imageBelongs(stores, input.conversation, input.image);
     const added = await stores.conversations.addMessage(input.conversation, message, now);
+    if (!added.duplicate) await stores.notifier.message(added.message, added.visitor, added.agent);
     return { message: added.message, duplicate: added.duplicate, changes: [], queuePosition: null, firstReply: added.firstReply };
   }
 
   // A visitor: straight into the conversation when it is open...
   const named = input.conversation ?? (await stores.conversations.openOf(caller.uid));
+  // Before anything is opened: an image was uploaded to a conversation of theirs, so it must be that one.
+  await imageBelongs(stores, named ?? '', input.image);
   if (named !== null) {
     const added = await stores.conversations.addMessage(named, message, now).catch((err: unknown) => {
       if (err instanceof ChatConflictError && err.code === 'conversation_resolved') return null;
       throw err;
     });
     if (added !== null) {
+      if (!added.duplicate) await stores.notifier.message(added.message, added.visitor, added.agent);
       // No agent yet: it waits, or its routing was cut short by a crash; routing is idempotent.
       const routed = added.agent === null ? await routeIfQueued(stores, named, null, now) : { changes: [], position: null };
+      await stores.notifier.changed(routed.changes);
       return { message: added.message, duplicate: added.duplicate, changes: routed.changes, queuePosition: routed.position, firstReply: false };
     }
   }
@@ -64,7 +71,9 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
     ? [{ conversation: opened.conversation, before: { status: 'resolved', agent: opened.lastAgent }, message: opened.message }]
     : [];
   const routed = await routeIfQueued(stores, opened.conversation.id, opened.lastAgent, now);
+  await stores.notifier.changed([...changes, ...routed.changes]);
   const added = await stores.conversations.addMessage(opened.conversation.id, message, now);
+  if (!added.duplicate) await stores.notifier.message(added.message, added.visitor, added.agent);
   return {
     message: added.message,
     duplicate: added.duplicate,
@@ -72,6 +81,11 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
     queuePosition: routed.position,
     firstReply: false,
   };
+}
+
+/** An image message carries an upload of its own conversation (400 on `image` otherwise). */
+async function imageBelongs(stores: ChatStores, conversation: string, image: string | null): Promise<void> {
+  if (image !== null) await checkImageOf(stores, conversation, image);
 }
 
 /**

@@ -3,6 +3,7 @@
 // docs/protocol.md lists them all.
 import { z } from 'zod';
 import { categories, messageIds as ids } from '../events/read-schema.js';
+import { chatClientFrames } from './chat-frames.js';
 import { MAX_TOKEN_CHARS } from './limits.js';
 
 export const since = z
@@ -33,6 +34,7 @@ const frames = [
     }),
   z.strictObject({ type: z.literal('pull') }),
   z.strictObject({ type: z.literal('ping') }),
+  ...chatClientFrames,
 ] as const;
 
 /** Every client frame's `type`, read off the schemas. */

@@ -1,7 +1,9 @@
 // What the server sends on /ws: JSON frames {"type": ...}, built here once per
 // message (a user's sockets on every node share the text). Types only for the
 // client library: nothing here does I/O. docs/protocol.md lists them all.
+import type { Conversation } from '../chat/conversation.js';
 import type { MessageView } from '../events/stored-message.js';
+import type { AgentHello } from './chat-frames.js';
 
 /** A message as pushed: the feed's view without its state and tier. */
 export type MessageFrame = { type: 'message' } & Omit<MessageView, 'state' | 'tier'> & {
@@ -47,6 +49,10 @@ export interface HelloFrame {
   unread: Unread;
   /** false: messages after the client's `since` were purged; it should reload. */
   recovered: boolean;
+  /** An agent's: their status, capacity and the conversations they hold. */
+  agent?: AgentHello;
+  /** Anyone else's (a chat visitor): their open conversation, or null. */
+  conversation?: Conversation | null;
 }
 
 export interface ErrorFrame {
@@ -54,6 +60,8 @@ export interface ErrorFrame {
   code: string;
   message: string;
   field?: string;
+  /** The client_id of the chat.send it refuses. */
+  ref?: string;
 }
 
 export function helloFrame(h: Omit<HelloFrame, 'type'>): string {
@@ -65,7 +73,7 @@ export function unreadFrame(u: Unread): string {
   return JSON.stringify({ type: 'unread', total: u.total, counts: u.counts });
 }
 
-export function errorFrame(code: string, message: string, field?: string): string {
-  const frame: ErrorFrame = { type: 'error', code, message, ...(field !== undefined && { field }) };
+export function errorFrame(code: string, message: string, field?: string, ref?: string): string {
+  const frame: ErrorFrame = { type: 'error', code, message, ...(field !== undefined && { field }), ...(ref !== undefined && { ref }) };
   return JSON.stringify(frame);
 }

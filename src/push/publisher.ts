@@ -70,6 +70,32 @@ export class Publisher {
     return online;
   }
 
+  /**
+   * The chat's frames, each user's to every node that holds them (one lookup of
+   * the users' nodes, one message per node); resolves to the uids that were
+   * online. A user on no node gets nothing here: what they missed reaches them
+   * at their next sign-in (ops/chat-welcome.ts).
+   */
+  async chat(users: UserFrames<string>[]): Promise<Set<string>> {
+    const wanted = users.filter((u) => u.frames.length > 0);
+    if (wanted.length === 0) return new Set();
+    const nodes = (await execEach(
+      this.redis,
+      wanted.map((u): KeyedCommand => {
+        const key = this.keys.user(u.uid).nodes;
+        return [key, (p) => p.hkeys(key)];
+      }),
+    )) as string[][];
+    const byNode = new Map<string, UserFrames<string>[]>();
+    const online = new Set<string>();
+    wanted.forEach((u, i) => {
+      for (const node of nodes[i]!) push(byNode, node, u);
+      if (nodes[i]!.length > 0) online.add(u.uid);
+    });
+    await this.publish(byNode, (list) => ({ type: 'chat', users: list }));
+    return online;
+  }
+
   /** Sends a user's new counts to every node that holds them. */
   async unread(uid: string, unread: UnreadCounts): Promise<void> {
     const nodes = await this.redis.hkeys(this.keys.user(uid).nodes);

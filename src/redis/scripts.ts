@@ -534,4 +534,14 @@ export const scripts = {
       return { outcome, message: message || null, record: fields(record) };
     },
   ),
+
+  /** See chat-receipt-2.lua. */
+  chatReceipt: script(
+    'chatReceipt',
+    (k: ConversationKeys, uid: string, kind: 'delivered' | 'read', seq: number) => [k.record, k.receipts, uid, kind, seq],
+    (raw: unknown) => {
+      const [moved, delivered, read, visitor, agent] = raw as [number, number, number, string, string];
+      return { moved: moved === 1, delivered, read, visitor, agent: agent || null };
+    },
+  ),
 };

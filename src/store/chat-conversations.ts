@@ -94,6 +94,27 @@ export class ChatConversations {
     return { changed: r.outcome === 'resolved', message: parseMessage(r.message), conversation: record };
   }
 
+  /** A participant's receipt moves forward (`read` delivers too); never back, never past the last message. */
+  receipt(conversation: string, uid: string, kind: 'delivered' | 'read', seq: number) {
+    return refusing(() => scripts.chatReceipt(this.redis, this.keys.conversation(conversation), uid, kind, seq));
+  }
+
+  /** A participant's receipts (0 before any). */
+  async receiptsOf(conversation: string, uid: string): Promise<{ delivered: number; read: number }> {
+    const [delivered, read] = await this.redis.hmget(this.keys.conversation(conversation).receipts, `${uid}:delivered`, `${uid}:read`);
+    return { delivered: Number(delivered ?? 0), read: Number(read ?? 0) };
+  }
+
+  /** Messages after `afterSeq`, oldest first, at most `limit`: what a participant has not yet received. */
+  async messagesAfter(conversation: string, afterSeq: number, limit: number): Promise<ChatMessage[]> {
+    const k = this.keys.conversation(conversation);
+    const last = Number((await this.redis.hget(k.record, 'last_seq')) ?? 0);
+    const count = Math.min(limit, MAX_PAGE, last - afterSeq);
+    if (count <= 0) return [];
+    const stored = await this.redis.hmget(k.messages, ...Array.from({ length: count }, (_, i) => String(afterSeq + 1 + i)));
+    return stored.flatMap((json) => (json === null ? [] : [JSON.parse(json) as ChatMessage]));
+  }
+
   async get(conversation: string): Promise<Conversation | null> {
     const record = await this.redis.hgetall(this.keys.conversation(conversation).record);
     return record.id === undefined ? null : toConversation(record);

@@ -2,6 +2,9 @@
 // BullMQ, real HTTP on a free port. Each call gets its own key prefix, so its
 // keys and queues are its own, as BullMQ's tests take a fresh queue name.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/events/clock.js';
@@ -62,14 +65,27 @@ export function testEnv(extra: Record<string, string> = {}, topology: Topology =
 export async function startTestService(
   opts: { roles?: ServiceRole[]; clock?: Clock; env?: Record<string, string>; topology?: Topology } = {},
 ): Promise<TestService> {
-  const config = loadConfig(testEnv(opts.env, opts.topology));
-  const service = await startService({
-    config,
-    redisTarget: redisTargetOf(config, config.redisUrl!),
-    roles: opts.roles ?? ['api', 'worker'],
-    clock: opts.clock,
-    logger: createLogger(config.logLevel, config.nodeId),
-  });
+  // Chat images go to a directory of this service's own (unless the test names
+  // one), as its keys have their own prefix: no test sees another's uploads.
+  const uploadDir = opts.env?.PMQ_CHAT_UPLOAD_DIR === undefined ? await mkdtemp(join(tmpdir(), 'pmq-test-uploads-')) : undefined;
+  const removeUploadDir = async () => {
+    if (uploadDir !== undefined) await rm(uploadDir, { recursive: true, force: true });
+  };
+  let config: Config;
+  let service: Service;
+  try {
+    config = loadConfig(testEnv({ ...(uploadDir !== undefined && { PMQ_CHAT_UPLOAD_DIR: uploadDir }), ...opts.env }, opts.topology));
+    service = await startService({
+      config,
+      redisTarget: redisTargetOf(config, config.redisUrl!),
+      roles: opts.roles ?? ['api', 'worker'],
+      clock: opts.clock,
+      logger: createLogger(config.logLevel, config.nodeId),
+    });
+  } catch (err) {
+    await removeUploadDir();
+    throw err;
+  }
   const url = `http://127.0.0.1:${service.port}`;
   return {
     service,
@@ -92,7 +108,10 @@ export async function startTestService(
       }
       return { status: res.status, body: parsed };
     },
-    stop: () => service.stop(),
+    stop: async () => {
+      await service.stop();
+      await removeUploadDir();
+    },
   };
 }
 

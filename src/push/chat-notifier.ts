@@ -1,0 +1,61 @@
+// Who hears of what in the chat: a message goes to every socket of its
+// conversation's visitor and agent (the sender's other devices too); a change of
+// a conversation goes to its visitor, its agent now and before, and, when it
+// enters or leaves the queue, to every agent signed in (their consoles show the
+// queue: nothing waits for a reload). An agent given a conversation gets its
+// record and then its history at once: what the visitor wrote while queued.
+import type { ChatMessage, ConversationChange } from '../chat/conversation.js';
+import { chatConversationFrameText, chatMessageFrameText } from '../protocol/chat-frames.js';
+import type { UserFrames } from '../protocol/node-message.js';
+import type { ChatConversations } from '../store/chat-conversations.js';
+import type { ChatRouting } from '../store/chat-routing.js';
+import type { Publisher } from './publisher.js';
+
+/** The history a newly assigned agent gets with the conversation, at most. */
+export const CATCH_UP_MESSAGES = 50;
+
+export class ChatNotifier {
+  constructor(
+    private readonly publisher: Pick<Publisher, 'chat'>,
+    private readonly routing: Pick<ChatRouting, 'agents'>,
+    private readonly conversations: Pick<ChatConversations, 'messages'>,
+  ) {}
+
+  /** A new message (not a resend): to its visitor and its agent; resolves to who was online. */
+  async message(m: ChatMessage, visitor: string, agent: string | null): Promise<Set<string>> {
+    const frame = chatMessageFrameText(m);
+    return this.publisher.chat([visitor, agent].filter((u): u is string => u !== null).map((uid) => ({ uid, frames: [frame] })));
+  }
+
+  /** Conversations that changed (assigned, transferred, queued, resolved, reopened). */
+  async changed(changes: ConversationChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    const framesOf = new Map<string, string[]>();
+    const add = (uid: string | null, frames: string[]) => {
+      if (uid === null) return;
+      const list = framesOf.get(uid);
+      if (list) list.push(...frames);
+      else framesOf.set(uid, [...frames]);
+    };
+    let consoles: string[] | undefined;
+    for (const { conversation: c, before, message } of changes) {
+      const record = chatConversationFrameText(c);
+      const system = message === null ? [] : [chatMessageFrameText(message)];
+      add(c.visitor, [record, ...system]);
+      if (before.agent !== null && before.agent !== c.agent) add(before.agent, [record, ...system]);
+      if (c.agent !== null && c.agent !== before.agent) {
+        // Oldest first, the system message among them: the agent's screen fills at once.
+        const history = await this.conversations.messages(c.id, null, CATCH_UP_MESSAGES);
+        add(c.agent, [record, ...history.reverse().map(chatMessageFrameText)]);
+      } else {
+        add(c.agent, [record, ...system]);
+      }
+      if (before.status === 'queued' || c.status === 'queued') {
+        consoles ??= (await this.routing.agents()).filter((a) => a.status !== 'offline').map((a) => a.agent);
+        for (const agent of consoles) if (agent !== c.agent && agent !== before.agent) add(agent, [record]);
+      }
+    }
+    const users: UserFrames<string>[] = [...framesOf].map(([uid, frames]) => ({ uid, frames }));
+    await this.publisher.chat(users);
+  }
+}
