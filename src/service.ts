@@ -12,9 +12,11 @@ import { systemClock, type Clock } from './events/clock.js';
 import { Gateway } from './gateway/gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import { ChatNotifier } from './push/chat-notifier.js';
+import { QueuePositions } from './push/chat-queue-positions.js';
 import { Publisher } from './push/publisher.js';
 import { Metrics } from './metrics.js';
-import { QUEUE, createQueues } from './queues.js';
+import { QUEUE, createQueues, enqueueEvents } from './queues.js';
+import { acceptEvent } from './events/event-schema.js';
 import { checkEvictionPolicy, createRedis, untilReady, type RedisTarget } from './redis/connection.js';
 import { Keys } from './redis/keys.js';
 import { ChatConversations } from './store/chat-conversations.js';
@@ -62,11 +64,17 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const stats = new StatsBuffer(redis, keys, logger);
   const routing = new ChatRouting(redis, keys, { maxAgents: config.chat.maxAgents });
   const conversations = new ChatConversations(redis, keys, { maxMessages: config.chat.maxMessages, retentionMs: config.chat.retentionMs });
+  const queuePositions = new QueuePositions(redis, keys, routing, conversations, publisher, logger);
   const chat = {
     routing,
     conversations,
     uploads: new ChatUploads(config.chat.uploadDir, config.chat.maxImageBytes),
-    notifier: new ChatNotifier(publisher, routing, conversations),
+    notifier: new ChatNotifier(publisher, routing, conversations, queuePositions, (event) =>
+      enqueueEvents(queues.events, [acceptEvent(event, clock.now())], config.ingestChunk, {
+        connection: queues.connection,
+        replicas: config.redisWait,
+      }),
+    ),
   };
   const ctx: Context = { config, redis, redisTarget, keys, queues, metrics, clock, logger, publisher, stats, chat };
   const auth = new Authenticator(config.apiKeys, config.tokenSecret, clock);
@@ -113,6 +121,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       await cron?.stop();
       await workers?.close();
       await stats.close();
+      queuePositions.stop();
       await queues.close();
       await queueRedis.quit().catch(() => queueRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());

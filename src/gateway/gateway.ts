@@ -21,6 +21,7 @@ import { Connection, type ConnectionLimits } from './connection.js';
 import { isAgentId } from '../chat/participants.js';
 import { setPresence } from '../ops/chat-presence.js';
 import { ackChatMessages } from '../ops/chat-receipts.js';
+import { read } from '../ops/read.js';
 import { chatHandlers } from './chat-handlers.js';
 import { notificationHandlers, type FrameHandler, type FrameHandlers } from './frame-handlers.js';
 import { Heartbeat } from './heartbeat.js';
@@ -87,7 +88,12 @@ export class Gateway {
     this.signIn = new SignIn(ctx, auth, this.sessions);
     this.heartbeat = new Heartbeat(this.sessions.all, config.heartbeatMs, ctx.clock);
     this.acks = new AckBatcher(ctx);
-    const chatDeps = { stores: ctx.chat, publisher: ctx.publisher, clock: ctx.clock };
+    const chatDeps = {
+      stores: ctx.chat,
+      publisher: ctx.publisher,
+      clock: ctx.clock,
+      readNotices: (uid: string, ids: string[]) => read(ctx, uid, { ids }),
+    };
     const chatAcks = (uid: string, ids: string[]) =>
       void ackChatMessages(chatDeps, uid, ids).catch((err: Error) => ctx.logger.warn({ uid, err: err.message }, 'chat acks failed'));
     this.handlers = {

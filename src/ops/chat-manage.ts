@@ -50,6 +50,7 @@ async function actOn(stores: ChatStores, caller: ChatCaller, id: string): Promis
 export async function resolveConversation(stores: ChatStores, caller: ChatCaller, id: string, now: Date) {
   const before = await actOn(stores, caller, id);
   const resolved = await stores.conversations.resolve(id, actorOf(caller), now);
+  if (resolved.changed && before.assigned_at !== null) await stores.notifier.handled(now.getTime() - Date.parse(before.assigned_at));
   const released = await stores.routing.release(id);
   const changes: ConversationChange[] = resolved.changed
     ? [{ conversation: resolved.conversation, before: { status: before.status, agent: before.agent }, message: resolved.message }]

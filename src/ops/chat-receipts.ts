@@ -4,11 +4,14 @@
 import { chatReceiptFrameText, chatTypingFrameText } from '../protocol/chat-frames.js';
 import type { Publisher } from '../push/publisher.js';
 import { NotParticipantError } from '../errors.js';
+import { offlineNoticeId } from '../chat/offline-notice.js';
 import type { ChatStores } from './chat-moves.js';
 
 export interface ReceiptDeps {
   stores: ChatStores;
   publisher: Pick<Publisher, 'chat'>;
+  /** Marks a visitor's notifications read by id (ops/read.ts): the chat notice of what they just read. */
+  readNotices: (uid: string, ids: string[]) => Promise<unknown>;
 }
 
 /** A chat message's id, `<conversation>-<seq>`: what a device acks. */
@@ -17,6 +20,8 @@ const CHAT_MESSAGE_ID = /^([A-Za-z0-9_-]{22})-([1-9][0-9]{0,9})$/;
 export async function moveReceipt(deps: ReceiptDeps, uid: string, conversation: string, kind: 'delivered' | 'read', seq: number): Promise<void> {
   const r = await deps.stores.conversations.receipt(conversation, uid, kind, seq);
   if (!r.moved) return;
+  // Read in the chat: the notification that pointed there is read too.
+  if (uid === r.visitor && r.read > r.readBefore) await deps.readNotices(uid, [offlineNoticeId(conversation, r.readBefore)]);
   const frame = chatReceiptFrameText({ conversation, by: uid, delivered_seq: r.delivered, read_seq: r.read });
   // The other side; and the participant's own other devices, which show what they read.
   const to = [r.visitor, r.agent].filter((u): u is string => u !== null);

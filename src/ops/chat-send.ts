@@ -98,6 +98,7 @@ async function routeIfQueued(stores: ChatStores, id: string, lastAgent: string |
   const routed = await stores.routing.route(id, Date.parse(record.waiting_since), lastAgent);
   const agent = routed.result.outcome === 'queued' ? null : routed.result.agent;
   const changes = await recordMoves(stores, routed, now, { conversation: id, agent });
+  if (agent === null) stores.notifier.queueChanged();
   const place = await stores.routing.placeOf(id);
   return { changes, position: place !== null && 'position' in place ? place.position : null };
 }

@@ -5,10 +5,12 @@
 // queue: nothing waits for a reload). An agent given a conversation gets its
 // record and then its history at once: what the visitor wrote while queued.
 import type { ChatMessage, ConversationChange } from '../chat/conversation.js';
+import { offlineNotice } from '../chat/offline-notice.js';
 import { chatConversationFrameText, chatMessageFrameText } from '../protocol/chat-frames.js';
 import type { UserFrames } from '../protocol/node-message.js';
 import type { ChatConversations } from '../store/chat-conversations.js';
 import type { ChatRouting } from '../store/chat-routing.js';
+import type { QueuePositions } from './chat-queue-positions.js';
 import type { Publisher } from './publisher.js';
 
 /** The history a newly assigned agent gets with the conversation, at most. */
@@ -18,13 +20,34 @@ export class ChatNotifier {
   constructor(
     private readonly publisher: Pick<Publisher, 'chat'>,
     private readonly routing: Pick<ChatRouting, 'agents'>,
-    private readonly conversations: Pick<ChatConversations, 'messages'>,
+    private readonly conversations: Pick<ChatConversations, 'messages' | 'receiptsOf'>,
+    private readonly positions: Pick<QueuePositions, 'changed' | 'handled'>,
+    /** Posts a notification event (as POST /v1/events would): a visitor away gets one per conversation. */
+    private readonly notify: (event: ReturnType<typeof offlineNotice>) => Promise<void>,
   ) {}
 
-  /** A new message (not a resend): to its visitor and its agent; resolves to who was online. */
-  async message(m: ChatMessage, visitor: string, agent: string | null): Promise<Set<string>> {
+  /** The queue changed without a record's change (a conversation queued as it opened): its visitors are told their places. */
+  queueChanged(): void {
+    this.positions.changed();
+  }
+
+  /** A conversation resolved `ms` after it was assigned: the queue's eta learns from it. */
+  handled(ms: number): Promise<void> {
+    return this.positions.handled(ms);
+  }
+
+  /**
+   * A new message (not a resend): to its visitor and its agent. An agent's
+   * reply to a visitor who has no socket open also becomes a notification of
+   * category `chat`, one per conversation until they read it (chat/offline-notice.ts).
+   */
+  async message(m: ChatMessage, visitor: string, agent: string | null): Promise<void> {
     const frame = chatMessageFrameText(m);
-    return this.publisher.chat([visitor, agent].filter((u): u is string => u !== null).map((uid) => ({ uid, frames: [frame] })));
+    const online = await this.publisher.chat([visitor, agent].filter((u): u is string => u !== null).map((uid) => ({ uid, frames: [frame] })));
+    if (m.from === agent && !online.has(visitor)) {
+      const { read } = await this.conversations.receiptsOf(m.conversation, visitor);
+      await this.notify(offlineNotice(m, visitor, read));
+    }
   }
 
   /** Conversations that changed (assigned, transferred, queued, resolved, reopened). */
@@ -38,6 +61,7 @@ export class ChatNotifier {
       else framesOf.set(uid, [...frames]);
     };
     let consoles: string[] | undefined;
+    if (changes.some((ch) => ch.before.status === 'queued' || ch.conversation.status === 'queued')) this.positions.changed();
     for (const { conversation: c, before, message } of changes) {
       const record = chatConversationFrameText(c);
       const system = message === null ? [] : [chatMessageFrameText(message)];

@@ -106,12 +106,33 @@ export interface ChatRoutingKeys {
   grace: string;
   /** string: counts the routing steps; orders the moves of one conversation (see store/chat-routing.ts) */
   version: string;
+  /** hash conversationId -> "position:eta" last told to its visitor (push/chat-queue-positions.ts) */
+  queueTold: string;
+  /** string with a TTL: the process telling the queue its places this second */
+  queueTick: string;
+  /** list of the last handling times (ms, assigned to resolved), newest first: the queue's eta */
+  handling: string;
   /**
    * What precedes an agent's id in the key of the conversations they hold
    * (zset conversationId -> waiting_since ms), `<this><agentId>`: the scripts
    * build it, in the same slot.
    */
   heldByPrefix: string;
+}
+
+/**
+ * The chat's figures of the last hour, service-wide (store/chat-stats.ts): under
+ * a tag of their own ({chat-stats}), so that they add nothing to the routing's
+ * slot {cs}. Bounded by construction: one counter a minute, each expiring after
+ * two hours, and at most CHAT_SAMPLE_CAP samples in each sorted set.
+ */
+export interface ChatStatsKeys {
+  /** What precedes an epoch minute in the key of that minute's assignments count (string, with a TTL) */
+  assignmentsPrefix: string;
+  /** zset `<ms>:<conversation>:<at ms>` -> at ms: the waits (queue to agent) of the last hour */
+  wait: string;
+  /** zset `<ms>:<conversation>:<at ms>` -> at ms: the first-response times of the last hour */
+  firstResponse: string;
 }
 
 /** Shards of the global keys when PMQ_REDIS_SHARDS does not say. */
@@ -202,8 +223,17 @@ export class Keys {
       prefer: `${p}:prefer`,
       grace: `${p}:grace`,
       version: `${p}:version`,
+      queueTold: `${p}:queue-told`,
+      queueTick: `${p}:queue-tick`,
+      handling: `${p}:handling`,
       heldByPrefix: `${p}:held-by:`,
     };
+  }
+
+  /** The chat's figures of the last hour, one slot ({chat-stats}). */
+  get chatStats(): ChatStatsKeys {
+    const p = `${this.prefix}:{chat-stats}`;
+    return { assignmentsPrefix: `${p}:assignments:`, wait: `${p}:wait`, firstResponse: `${p}:first-response` };
   }
 
   /** string: the node id of the cron leader, with a TTL */

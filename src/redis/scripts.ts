@@ -540,8 +540,8 @@ export const scripts = {
     'chatReceipt',
     (k: ConversationKeys, uid: string, kind: 'delivered' | 'read', seq: number) => [k.record, k.receipts, uid, kind, seq],
     (raw: unknown) => {
-      const [moved, delivered, read, visitor, agent] = raw as [number, number, number, string, string];
-      return { moved: moved === 1, delivered, read, visitor, agent: agent || null };
+      const [moved, delivered, read, visitor, agent, readBefore] = raw as [number, number, number, string, string, number];
+      return { moved: moved === 1, delivered, read, visitor, agent: agent || null, readBefore };
     },
   ),
 };

@@ -4,7 +4,7 @@
 // leaves for longer than the grace period has their conversation requeued.
 // Every refused frame gets its error, a refused send naming its client_id.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestService, waitFor, type TestService } from '../helpers/service.js';
+import { drained, startTestService, waitFor, type TestService } from '../helpers/service.js';
 import { png } from '../helpers/images.js';
 import { mintToken, rawSocket, wsUrl, type RawSocket } from '../helpers/ws-client.js';
 
@@ -141,6 +141,13 @@ describe('chat over /ws', () => {
     a.send({ type: 'chat.send', conversation, client_id: 'f-1', text: 'answer 1' });
     a.send({ type: 'chat.send', conversation, client_id: 'f-2', text: 'answer 2' });
     await heard(a, 'answer 2');
+    // Away, erin got one chat notification for the two answers, not two.
+    await waitFor(async () => ((await t.http('GET', '/v1/users/erin/unread')).body.total === 1 ? true : undefined), 10_000, "erin's notice");
+    await drained(t);
+    expect((await t.http('GET', '/v1/users/erin/unread')).body).toEqual({ uid: 'erin', total: 1, counts: { chat: 1 } });
+    const notices = (await t.http('GET', '/v1/users/erin/messages')).body.messages;
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({ category: 'chat', from: 'agent:ws3', data: { conversation } });
 
     const back = await signIn('erin');
     expect(back.hello.conversation).toMatchObject({ id: conversation, status: 'assigned', agent: 'agent:ws3' });
@@ -152,6 +159,9 @@ describe('chat over /ws', () => {
     back.send({ type: 'ack', ids: missed.map((m) => m.id) });
     const receipt = await waitFor(() => of(a, 'chat.receipt').find((r) => r.by === 'erin' && r.delivered_seq === missed.at(-1)!.seq), 10_000, 'the delivered receipt');
     expect(receipt).toMatchObject({ conversation, read_seq: (missed[0]!.seq as number) - 1 });
+    // Read in the chat: the notification is read too.
+    back.send({ type: 'chat.read', conversation, seq: missed.at(-1)!.seq });
+    await waitFor(async () => ((await t.http('GET', '/v1/users/erin/unread')).body.total === 0 ? true : undefined), 10_000, 'the notice read');
     // Acked: a third sign-in misses nothing.
     const third = await signIn('erin');
     third.send({ type: 'ping' });

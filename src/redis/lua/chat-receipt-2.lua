@@ -10,7 +10,8 @@
     ARGV[3] the seq
 
   Output:
-    { 1 when a receipt moved else 0, delivered_seq, read_seq, the visitor, the agent ("" for none) }
+    { 1 when a receipt moved else 0, delivered_seq, read_seq, the visitor, the agent ("" for none),
+      the read_seq before }
   Errors: "PMQ no_conversation", "PMQ not_participant".
 ]]
 local uid, kind, seq = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -22,8 +23,9 @@ seq = math.min(seq, tonumber(r[4]))
 
 local got = redis.call('HMGET', KEYS[2], uid .. ':delivered', uid .. ':read')
 local delivered, read = tonumber(got[1] or '0'), tonumber(got[2] or '0')
+local readBefore = read
 local moved = 0
 if seq > delivered then delivered = seq; moved = 1 end
 if kind == 'read' and seq > read then read = seq; moved = 1 end
 if moved == 1 then redis.call('HSET', KEYS[2], uid .. ':delivered', delivered, uid .. ':read', read) end
-return { moved, delivered, read, r[2], r[3] }
+return { moved, delivered, read, r[2], r[3], readBefore }
