@@ -104,6 +104,44 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // The chat's own, observed by the operations where the work is done (ops/,
+  // through ChatMetrics: ops/chat-stats.ts). Its gauges (conversations, queue,
+  // agents) are read from Redis at scrape time: see service.ts.
+
+  readonly chatAssignments = new Counter({
+    name: 'pmq_chat_assignments_total',
+    help: 'Conversations given to an agent (from the queue, or transferred to another), each once however often its move is recorded',
+    registers: [this.registry],
+  });
+
+  readonly chatWait = new Histogram({
+    name: 'pmq_chat_wait_seconds',
+    help: "Time a conversation waited for an agent: waiting_since to assigned_at, at each assignment from the queue",
+    buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+    registers: [this.registry],
+  });
+
+  readonly chatFirstResponse = new Histogram({
+    name: 'pmq_chat_first_response_seconds',
+    help: "Time from a conversation's waiting_since to its agent's first reply",
+    buckets: [5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200],
+    registers: [this.registry],
+  });
+
+  readonly chatMessages = new Counter({
+    name: 'pmq_chat_messages_total',
+    help: 'Chat messages written by visitors and agents, by kind (text, image); resends are not counted',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly chatUploadsRefused = new Counter({
+    name: 'pmq_chat_uploads_refused_total',
+    help: 'Chat image uploads refused, by cause (the error code: image_too_large, not_an_image, image_type_mismatch, unsupported_image_type, invalid_request)',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pmq_process_' });
   }

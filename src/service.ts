@@ -15,12 +15,14 @@ import { ChatNotifier } from './push/chat-notifier.js';
 import { QueuePositions } from './push/chat-queue-positions.js';
 import { Publisher } from './push/publisher.js';
 import { Metrics } from './metrics.js';
+import { ObservedChatMetrics, longestWaitSeconds } from './ops/chat-stats.js';
 import { QUEUE, createQueues, enqueueEvents } from './queues.js';
 import { acceptEvent } from './events/event-schema.js';
 import { checkEvictionPolicy, createRedis, untilReady, type RedisTarget } from './redis/connection.js';
 import { Keys } from './redis/keys.js';
 import { ChatConversations } from './store/chat-conversations.js';
-import { ChatRouting } from './store/chat-routing.js';
+import { ChatRouting, type RoutingSummary } from './store/chat-routing.js';
+import { ChatStats } from './store/chat-stats.js';
 import { ChatUploads } from './store/chat-uploads.js';
 import { StatsBuffer, readStats } from './store/stats.js';
 import { startWorkers, type Workers } from '../workers/index.js';
@@ -75,6 +77,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         replicas: config.redisWait,
       }),
     ),
+    metrics: new ObservedChatMetrics(metrics, new ChatStats(redis, keys), conversations, logger),
   };
   const ctx: Context = { config, redis, redisTarget, keys, queues, metrics, clock, logger, publisher, stats, chat };
   const auth = new Authenticator(config.apiKeys, config.tokenSecret, clock);
@@ -132,7 +135,27 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
 }
 
 function registerRedisGauges(ctx: Context): void {
-  const { metrics, redis, keys, queues } = ctx;
+  const { metrics, redis, keys, queues, chat, clock } = ctx;
+  // The chat's gauges read the routing once per scrape (prom-client collects them together).
+  let reading: Promise<RoutingSummary> | undefined;
+  const routing = () => (reading ??= chat.routing.summary().finally(() => (reading = undefined)));
+  metrics.gauge('pmq_chat_conversations', 'Open chat conversations by status (queued, assigned), service-wide', ['status'], async () => {
+    const r = await routing();
+    return [
+      { labels: { status: 'queued' }, value: r.queued },
+      { labels: { status: 'assigned' }, value: r.assigned },
+    ];
+  });
+  metrics.gauge('pmq_chat_queue_length', 'Chat conversations waiting in the queue for an agent, service-wide', [], async () => [
+    { labels: {}, value: (await routing()).queued },
+  ]);
+  metrics.gauge('pmq_chat_longest_wait_seconds', "How long the queue's oldest conversation has waited (0: nobody waits)", [], async () => [
+    { labels: {}, value: longestWaitSeconds((await routing()).oldestWaitingSince, new Date(clock.now())) },
+  ]);
+  metrics.gauge('pmq_chat_agents', 'Registered chat agents by status (online, away, offline), service-wide', ['status'], async () => {
+    const { agents } = await routing();
+    return (['online', 'away', 'offline'] as const).map((status) => ({ labels: { status }, value: agents[status] }));
+  });
   metrics.gauge('pmq_pending_messages', 'Pending (unacked) messages per delivery tier', ['tier'], async () => {
     const s = await readStats(redis, keys);
     return [

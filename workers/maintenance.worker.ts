@@ -2,7 +2,8 @@
 // nodes and the chat's sweep, in bounded batches, at the time of the injected clock.
 import type { Job } from 'bullmq';
 import type { Context } from '../src/context.js';
-import { sweepGraces } from '../src/ops/chat-presence.js';
+import { agentMayHaveLeft, sweepGraces } from '../src/ops/chat-presence.js';
+import { repairRouting } from '../src/ops/chat-repair.js';
 import { sweepDeadNodes } from '../src/store/registry.js';
 import type { MaintenanceJob } from '../src/queues.js';
 import { moveDueToDelayed, purgeExpired, type Bounds } from '../src/store/tiers.js';
@@ -42,13 +43,17 @@ export function maintenanceProcessor(ctx: MaintenanceDeps) {
           maxUsers: bounds.users * bounds.perUser,
         });
         ctx.metrics.nodesSwept.inc(r.nodes);
+        // Agents whose sockets were on a dead node: their grace begins when they have none left.
+        for (const agent of r.agents) await agentMayHaveLeft({ stores: ctx.chat, redis: ctx.redis, keys: ctx.keys }, agent, new Date(now), ctx.config.chat.agentGraceMs);
         if (r.nodes > 0 || r.more) ctx.logger.info({ task: job.data.task, ...r }, 'dead gateway nodes swept');
         return r;
       }
       case 'chat-sweep': {
         const offline = await sweepGraces(ctx.chat, new Date(now));
         if (offline > 0) ctx.logger.info({ task: job.data.task, offline }, 'agents whose grace ended are offline');
-        return { offline };
+        const repaired = await repairRouting(ctx.chat, new Date(now));
+        if (repaired.fixed > 0 || repaired.released > 0) ctx.logger.warn({ task: job.data.task, ...repaired }, 'conversations brought in line with the routing');
+        return { offline, ...repaired };
       }
       default:
         throw new Error(`unknown maintenance task ${String((job.data as { task: unknown }).task)}`);

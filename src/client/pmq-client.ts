@@ -7,6 +7,11 @@
 //   client.on('unread', (u) => badge(u.total));
 //   client.connect();
 //
+// The chat on the same socket: client.chat.send({ text: 'hi' }) (a visitor may
+// leave out the conversation), client.on('chat.message', ...). A send goes out
+// again, with its client_id, at every reconnect until its echo or its error
+// comes back: a weak link makes one message, never none or two.
+//
 // In Node 20, pass `WebSocket` from the `ws` package (Node 22 has one built in).
 
 // The frames and close codes are the protocol's own (src/protocol/: no I/O, and
@@ -14,16 +19,29 @@
 import { AUTH_FAILURES } from '../protocol/close-codes.js';
 import { MAX_IDS } from '../protocol/limits.js';
 import type { ErrorFrame, HelloFrame, MessageFrame, Unread } from '../protocol/server-frames.js';
+import type {
+  ChatConversationFrame,
+  ChatMessageFrame,
+  ChatQueueFrame,
+  ChatReceiptFrame,
+  ChatTypingFrame,
+} from '../protocol/chat-frames.js';
 
 export type { ErrorFrame, HelloFrame, MessageFrame, Unread };
+export type { ChatConversationFrame, ChatMessageFrame, ChatQueueFrame, ChatReceiptFrame, ChatTypingFrame };
 
 export interface ClientEvents {
   open: undefined;
   hello: HelloFrame;
   message: MessageFrame;
   unread: Unread;
-  /** An error frame from the server; the socket stays open. */
+  /** An error frame from the server; the socket stays open. A refused chat send names its client_id (`ref`). */
   error: ErrorFrame;
+  'chat.message': ChatMessageFrame;
+  'chat.conversation': ChatConversationFrame;
+  'chat.queue': ChatQueueFrame;
+  'chat.receipt': ChatReceiptFrame;
+  'chat.typing': ChatTypingFrame;
   close: { code: number; reason: string; willReconnect: boolean };
 }
 
@@ -87,8 +105,40 @@ export class PmqClient {
   private _uid: string | undefined;
   private acks: string[] = [];
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Chat sends not yet echoed nor refused, by client_id: sent again at every sign-in. */
+  private readonly outbox = new Map<string, object>();
+  private sends = 0;
 
   constructor(private readonly opts: PmqClientOptions) {}
+
+  /** The chat: sends, reads, typing; agents' resolve, transfer and status. */
+  readonly chat = {
+    /**
+     * Sends a message (text or an uploaded image's id); returns its client_id.
+     * Kept until its echo (`chat.message`) or an error naming it comes back, and
+     * sent again, unchanged, at each reconnect meanwhile.
+     */
+    send: (m: { conversation?: string; text?: string; image?: string; clientId?: string }): string => {
+      const clientId = m.clientId ?? `${Date.now().toString(36)}-${(this.sends++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      const frame = {
+        type: 'chat.send',
+        client_id: clientId,
+        ...(m.conversation !== undefined && { conversation: m.conversation }),
+        ...(m.text !== undefined && { text: m.text }),
+        ...(m.image !== undefined && { image: m.image }),
+      };
+      this.outbox.set(clientId, frame);
+      if (this.connected) this.sendFrame(frame);
+      return clientId;
+    },
+    read: (conversation: string, seq: number) => this.sendFrame({ type: 'chat.read', conversation, seq }),
+    typing: (conversation: string, on: boolean) => this.sendFrame({ type: 'chat.typing', conversation, on }),
+    resolve: (conversation: string) => this.sendFrame({ type: 'chat.resolve', conversation }),
+    transfer: (conversation: string, to?: string) => this.sendFrame({ type: 'chat.transfer', conversation, ...(to !== undefined && { to }) }),
+    status: (status: 'online' | 'away') => this.sendFrame({ type: 'agent.status', status }),
+    /** Sends not yet confirmed. */
+    pending: (): number => this.outbox.size,
+  };
 
   get unread(): Unread {
     return this._unread;
@@ -198,8 +248,23 @@ export class PmqClient {
         this._unread = hello.unread;
         this.emit('hello', hello);
         this.emit('unread', hello.unread);
+        // What a dropped socket may have lost: the server makes a resend one message.
+        for (const frame of this.outbox.values()) this.sendFrame(frame);
         return;
       }
+      case 'chat.message': {
+        const m = frame as ChatMessageFrame;
+        if (m.client_id !== null && m.from === this._uid) this.outbox.delete(m.client_id);
+        if (this.opts.autoAck !== false) this.ack([m.id]);
+        if (this.remember(m.id)) this.emit('chat.message', m);
+        return;
+      }
+      case 'chat.conversation':
+      case 'chat.queue':
+      case 'chat.receipt':
+      case 'chat.typing':
+        this.emit(frame.type, frame as never);
+        return;
       case 'message': {
         const m = frame as MessageFrame;
         if (this.opts.autoAck !== false) this.ack([m.id]);
@@ -215,9 +280,12 @@ export class PmqClient {
       case 'unread':
         this.setUnread(frame as Unread);
         return;
-      case 'error':
-        this.emit('error', frame as ErrorFrame);
+      case 'error': {
+        const e = frame as ErrorFrame;
+        if (e.ref !== undefined) this.outbox.delete(e.ref);
+        this.emit('error', e);
         return;
+      }
     }
   }
 

@@ -11,6 +11,7 @@ import { sendMessage } from '../ops/chat-send.js';
 import { ValidationError } from '../errors.js';
 import type { Clock } from '../events/clock.js';
 import { isAgentId } from '../chat/participants.js';
+import { chatMessageFrameText } from '../protocol/chat-frames.js';
 import type { Connection } from './connection.js';
 import type { FrameHandlers, NotificationFrameType } from './frame-handlers.js';
 
@@ -32,15 +33,18 @@ export function chatHandlers(deps: ChatHandlerDeps): Omit<FrameHandlers, Notific
     if (!isAgentId(uid)) throw new ValidationError('this frame is for agents');
   };
   return {
-    // The sender's sockets get their message as everyone does (chat.message): no answer of its own.
+    // The sender's sockets get a new message as everyone does (chat.message). A
+    // resend of one already there is told to this socket alone: its echo may be
+    // what the dropped link lost.
     'chat.send': async (conn, uid, f) => {
       try {
-        await sendMessage(
+        const sent = await sendMessage(
           stores,
           chatCallerOf(uid),
           { conversation: f.conversation ?? null, clientId: f.client_id, text: f.text ?? null, image: f.image ?? null },
           now(),
         );
+        if (sent.duplicate) conn.send([chatMessageFrameText(sent.message)]);
       } catch (err) {
         deps.refuse(conn, err as Error, f.client_id);
       }

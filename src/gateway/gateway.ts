@@ -19,7 +19,7 @@ import { Registry } from '../store/registry.js';
 import { AckBatcher } from './ack-batcher.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { isAgentId } from '../chat/participants.js';
-import { setPresence } from '../ops/chat-presence.js';
+import { agentMayHaveLeft } from '../ops/chat-presence.js';
 import { ackChatMessages } from '../ops/chat-receipts.js';
 import { read } from '../ops/read.js';
 import { chatHandlers } from './chat-handlers.js';
@@ -182,9 +182,8 @@ export class Gateway {
   private async agentLeft(uid: string): Promise<void> {
     if (!isAgentId(uid)) return;
     const { ctx } = this;
-    if ((await ctx.redis.hlen(ctx.keys.user(uid).nodes)) > 0) return;
-    await setPresence(ctx.chat, uid, 'disconnected', new Date(ctx.clock.now()), ctx.config.chat.agentGraceMs).catch((err: Error) =>
-      ctx.logger.warn({ uid, err: err.message }, 'could not start the grace period of an agent who left'),
+    await agentMayHaveLeft({ stores: ctx.chat, redis: ctx.redis, keys: ctx.keys }, uid, new Date(ctx.clock.now()), ctx.config.chat.agentGraceMs).catch(
+      (err: Error) => ctx.logger.warn({ uid, err: err.message }, 'could not start the grace period of an agent who left'),
     );
   }
 

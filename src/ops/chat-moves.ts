@@ -19,6 +19,23 @@ export interface ChatStores {
   uploads: ChatUploads;
   /** Tells the people concerned, on their sockets (push/chat-notifier.ts). */
   notifier: ChatNotifier;
+  /** What the operations observe as they work (ops/chat-stats.ts); none: nothing is counted. */
+  metrics?: ChatMetrics;
+}
+
+/**
+ * What the chat operations observe, each where it happens: one line there.
+ * Counting never fails an operation: the promises never reject.
+ */
+export interface ChatMetrics {
+  /** A conversation given to an agent (another than before): a change whose agent is set and new. */
+  assigned(change: ConversationChange, now: Date): Promise<void>;
+  /** An agent's first reply in a conversation (its time runs from the conversation's waiting_since). */
+  firstReply(conversation: string, now: Date): Promise<void>;
+  /** A visitor's or an agent's new message (not a resend). */
+  message(kind: 'text' | 'image'): void;
+  /** An upload refused; `cause`: its error code (image_too_large, not_an_image, ...). */
+  uploadRefused(cause: string): void;
 }
 
 /**
@@ -43,7 +60,10 @@ export async function recordMoves(
     for (const { conversation, agent } of step.assigned) final.set(conversation, agent);
     for (const [conversation, agent] of final) {
       const r = await stores.conversations.follow(conversation, step.version, agent, now);
-      if (r.outcome === 'changed' && r.conversation) changes.push({ conversation: r.conversation, before: r.before, message: r.message });
+      if (r.outcome !== 'changed' || !r.conversation) continue;
+      changes.push({ conversation: r.conversation, before: r.before, message: r.message });
+      // Once: a move recorded again (a retry, the repair sweep) is stale, not changed.
+      if (agent !== null && agent !== r.before.agent) await stores.metrics?.assigned(changes.at(-1)!, now);
     }
     step = step.more ? await stores.routing.drain() : null;
   }

@@ -2,7 +2,10 @@
 // away), their sockets (the first one opens: connected; the last one on every
 // node closes: disconnected, with PMQ_CHAT_AGENT_GRACE_SECONDS of grace), and
 // the sweep of ended graces (offline: their conversations go back to the queue).
+import type { RedisClient } from '../redis/client.js';
+import type { Keys } from '../redis/keys.js';
 import type { AgentPresence } from '../redis/scripts.js';
+import { hasSockets } from '../store/registry.js';
 import { recordMoves, type ChatStores } from './chat-moves.js';
 
 export async function setPresence(stores: ChatStores, agent: string, presence: AgentPresence, now: Date, graceMs = 0) {
@@ -10,6 +13,20 @@ export async function setPresence(stores: ChatStores, agent: string, presence: A
   const changes = await recordMoves(stores, moves, now);
   await stores.notifier.changed(changes);
   return moves.result;
+}
+
+/**
+ * An agent's socket went away (closed on a node, or its node died and was
+ * swept): when they hold none on any node, their grace period begins.
+ */
+export async function agentMayHaveLeft(
+  deps: { stores: ChatStores; redis: RedisClient; keys: Keys },
+  agent: string,
+  now: Date,
+  graceMs: number,
+): Promise<void> {
+  if (await hasSockets(deps.redis, deps.keys, agent)) return;
+  await setPresence(deps.stores, agent, 'disconnected', now, graceMs);
 }
 
 /** Agents whose grace ended go offline, `perCall` at a time; returns how many. Bounded by `maxCalls`. */

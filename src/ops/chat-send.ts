@@ -41,6 +41,8 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
     await imageBelongs(stores, input.conversation, input.image);
     const added = await stores.conversations.addMessage(input.conversation, message, now);
     if (!added.duplicate) await stores.notifier.message(added.message, added.visitor, added.agent);
+    if (!added.duplicate) stores.metrics?.message(message.kind);
+    if (added.firstReply) await stores.metrics?.firstReply(input.conversation, now);
     return { message: added.message, duplicate: added.duplicate, changes: [], queuePosition: null, firstReply: added.firstReply };
   }
 
@@ -55,6 +57,7 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
     });
     if (added !== null) {
       if (!added.duplicate) await stores.notifier.message(added.message, added.visitor, added.agent);
+      if (!added.duplicate) stores.metrics?.message(message.kind);
       // No agent yet: it waits, or its routing was cut short by a crash; routing is idempotent.
       const routed = added.agent === null ? await routeIfQueued(stores, named, null, now) : { changes: [], position: null };
       await stores.notifier.changed(routed.changes);
@@ -74,6 +77,7 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
   await stores.notifier.changed([...changes, ...routed.changes]);
   const added = await stores.conversations.addMessage(opened.conversation.id, message, now);
   if (!added.duplicate) await stores.notifier.message(added.message, added.visitor, added.agent);
+  if (!added.duplicate) stores.metrics?.message(message.kind);
   return {
     message: added.message,
     duplicate: added.duplicate,

@@ -4,7 +4,7 @@
 // an image. The bytes themselves are store/chat-uploads.ts' business.
 import type { Readable } from 'node:stream';
 import type { Conversation } from '../chat/conversation.js';
-import { ChatConflictError, NoConversationError, NoImageError, NotParticipantError, ValidationError } from '../errors.js';
+import { ChatConflictError, HttpError, NoConversationError, NoImageError, NotParticipantError, ValidationError } from '../errors.js';
 import type { UploadedImage, UploadMeta } from '../store/chat-uploads.js';
 import type { ChatCaller } from './chat-caller.js';
 import { maySee } from './chat-manage.js';
@@ -35,7 +35,15 @@ export async function uploadImage(
   if (conversation.status === 'resolved') {
     throw new ChatConflictError('conversation_resolved', 'this conversation is resolved: an image goes into an open one', 'conversation');
   }
-  return stores.uploads.receive(body, contentType, { conversation: conversation.id, uploader: caller.uid, now });
+  return stores.uploads.receive(body, contentType, { conversation: conversation.id, uploader: caller.uid, now }).catch((err: unknown) => {
+    throw refusedUpload(stores, err);
+  });
+}
+
+/** Counts an upload refused for what it is (by its error code: image_too_large, not_an_image, ...); returns the error, to throw. */
+export function refusedUpload<E>(stores: Pick<ChatStores, 'metrics'>, err: E): E {
+  if (err instanceof HttpError && err.status < 500) stores.metrics?.uploadRefused(err.code);
+  return err;
 }
 
 /**

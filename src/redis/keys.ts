@@ -112,6 +112,8 @@ export interface ChatRoutingKeys {
   queueTick: string;
   /** list of the last handling times (ms, assigned to resolved), newest first: the queue's eta */
   handling: string;
+  /** hash held|queue -> SCAN cursor: where the repair sweep goes on (ops/chat-repair.ts) */
+  repairCursor: string;
   /**
    * What precedes an agent's id in the key of the conversations they hold
    * (zset conversationId -> waiting_since ms), `<this><agentId>`: the scripts
@@ -226,6 +228,7 @@ export class Keys {
       queueTold: `${p}:queue-told`,
       queueTick: `${p}:queue-tick`,
       handling: `${p}:handling`,
+      repairCursor: `${p}:repair-cursor`,
       heldByPrefix: `${p}:held-by:`,
     };
   }

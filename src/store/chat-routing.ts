@@ -24,6 +24,18 @@ export interface AgentState extends AgentRecord {
   load: number;
 }
 
+/** The routing's figures at one moment (one MULTI on {cs}): what the gauges and the admin's stats show. */
+export interface RoutingSummary {
+  /** Conversations in the queue. */
+  queued: number;
+  /** Conversations held by agents. */
+  assigned: number;
+  /** The waiting_since (ms) of the queue's oldest; null when nobody waits. */
+  oldestWaitingSince: number | null;
+  /** Registered agents by status (those in their grace period keep theirs, as GET /v1/admin/agents shows). */
+  agents: { online: number; away: number; offline: number };
+}
+
 export interface RoutingOptions {
   /** PMQ_CHAT_MAX_AGENTS. */
   maxAgents: number;
@@ -124,6 +136,51 @@ export class ChatRouting {
     const waiting = [];
     for (let i = 0; i + 1 < flat.length; i += 2) waiting.push({ conversation: flat[i]!, since: Number(flat[i + 1]) });
     return { waiting, length };
+  }
+
+  /** The figures of the routing now, read at once; bounded by PMQ_CHAT_MAX_AGENTS (the statuses) and O(1) else. */
+  async summary(): Promise<RoutingSummary> {
+    const replies = (await this.redis
+      .multi()
+      .zcard(this.k.queue)
+      .hlen(this.k.held)
+      .zrange(this.k.queue, 0, 0, 'WITHSCORES')
+      .hlen(this.k.agents)
+      .hvals(this.k.status)
+      .exec()) ?? [];
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0]!;
+    const [queued, assigned, head, registered, statuses] = replies.map(([, v]) => v) as [number, number, string[], number, string[]];
+    const online = statuses.filter((s) => s === 'online').length;
+    const away = statuses.filter((s) => s === 'away').length;
+    return {
+      queued,
+      assigned,
+      oldestWaitingSince: head.length >= 2 ? Number(head[1]) : null,
+      agents: { online, away, offline: Math.max(0, registered - online - away) },
+    };
+  }
+
+  /** The version of the last routing step (0 before any). */
+  async version(): Promise<number> {
+    return Number((await this.redis.get(this.k.version)) ?? 0);
+  }
+
+  /**
+   * A page of who holds what (`held`) or of the queue, from a SCAN cursor kept
+   * in Redis, so that the repair sweep goes on where its last run stopped,
+   * whichever process runs it. `done`: the page ended a whole pass.
+   */
+  async scanPage(what: 'held' | 'queue', count: number): Promise<{ pairs: [conversation: string, value: string][]; done: boolean }> {
+    const cursor = (await this.redis.hget(this.k.repairCursor, what)) ?? '0';
+    const [next, flat] =
+      what === 'held'
+        ? await this.redis.hscan(this.k.held, cursor, 'COUNT', count)
+        : await this.redis.zscan(this.k.queue, cursor, 'COUNT', count);
+    await this.redis.hset(this.k.repairCursor, what, next);
+    const pairs: [string, string][] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+    return { pairs, done: next === '0' };
   }
 
   private call(): RoutingCall {

@@ -5,6 +5,7 @@
 // A node registers a user when its first socket of that user opens and removes
 // them when the last one closes; the calls for one user are chained in this
 // process, so that a quick close-and-reopen cannot end unregistered.
+import { isAgentId } from '../chat/participants.js';
 import type { RedisClient } from '../redis/client.js';
 import type { Clock } from '../events/clock.js';
 import type { Logger } from '../logger.js';
@@ -149,15 +150,17 @@ export async function sweepDeadNodes(
   now: number,
   ttlMs: number,
   bounds: { maxNodes: number; maxUsers: number },
-): Promise<{ nodes: number; users: number; more: boolean }> {
+): Promise<{ nodes: number; users: number; more: boolean; agents: string[] }> {
   const dead = await redis.zrangebyscore(keys.nodes, '-inf', `(${now - ttlMs}`, 'LIMIT', 0, bounds.maxNodes);
   let users = 0;
   let swept = 0;
+  // The chat's agents among them: they may have no socket left anywhere (their grace begins).
+  const agents: string[] = [];
   for (const node of dead) {
     const set = keys.nodeUsers(node);
     let cursor = '0';
     do {
-      if (users >= bounds.maxUsers) return { nodes: swept, users, more: true };
+      if (users >= bounds.maxUsers) return { nodes: swept, users, more: true, agents };
       const [next, uids] = await redis.sscan(set, cursor, 'COUNT', BATCH);
       cursor = next;
       if (uids.length > 0) {
@@ -166,10 +169,16 @@ export async function sweepDeadNodes(
           [set, (p) => p.srem(set, ...uids)],
         ]);
         users += uids.length;
+        for (const uid of uids) if (isAgentId(uid)) agents.push(uid);
       }
     } while (cursor !== '0');
     await forgetNode(redis, keys, node);
     swept++;
   }
-  return { nodes: swept, users, more: dead.length === bounds.maxNodes };
+  return { nodes: swept, users, more: dead.length === bounds.maxNodes, agents };
+}
+
+/** Whether a user holds a socket on any gateway node (as the registry says). */
+export async function hasSockets(redis: RedisClient, keys: Keys, uid: string): Promise<boolean> {
+  return (await redis.hlen(keys.user(uid).nodes)) > 0;
 }

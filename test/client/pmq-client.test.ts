@@ -88,4 +88,41 @@ describe('PmqClient', () => {
     expect(client.lastSeq).toBe(2);
     client.close();
   });
+
+  describe('the chat', () => {
+    it('makes a send over a dropped link one message: sent again at the reconnect with its client_id, until its echo', async () => {
+      await t.service.ctx.chat.routing.setAgent('agent:cl', { name: 'CL', capacity: 5 });
+      const agent = recordingClient(wsUrl(t), await mintToken(t, 'agent:cl'));
+      await agent.ready;
+      const visitor = recordingClient(wsUrl(t), await mintToken(t, 'cl-visitor'));
+      await visitor.ready;
+      const heard: string[] = [];
+      visitor.client.on('chat.message', (m) => heard.push(m.text ?? ''));
+
+      for (const text of ['one', 'two', 'three']) {
+        visitor.client.chat.send({ text });
+        // The link drops at once: the send may or may not have reached the server.
+        (visitor.client as unknown as { ws: { close(code: number): void } }).ws.close(4000);
+        await waitFor(() => visitor.client.chat.pending() === 0, 10_000, `the echo of ${text}`);
+      }
+      await waitFor(() => heard.includes('three'), 10_000, 'the last echo');
+      const conversation = (await t.service.ctx.chat.conversations.openOf('cl-visitor'))!;
+      const history = await t.service.ctx.chat.conversations.messages(conversation, null, 50);
+      expect(history.filter((m) => m.kind === 'text').map((m) => m.text)).toEqual(['three', 'two', 'one']);
+      agent.close();
+      visitor.close();
+    });
+
+    it('forgets a send the server refused, naming it', async () => {
+      const visitor = recordingClient(wsUrl(t), await mintToken(t, 'cl-visitor-2'));
+      await visitor.ready;
+      const errors: { ref?: string; code: string }[] = [];
+      visitor.client.on('error', (e) => errors.push(e));
+      const clientId = visitor.client.chat.send({ conversation: 'A'.repeat(22), text: 'nobody' });
+      await waitFor(() => errors.length === 1, 10_000, 'the refusal');
+      expect(errors[0]).toMatchObject({ code: 'no_conversation', ref: clientId });
+      expect(visitor.client.chat.pending()).toBe(0);
+      visitor.close();
+    });
+  });
 });

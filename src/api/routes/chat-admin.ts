@@ -1,17 +1,18 @@
 // The admin API of the chat (admin key): agents, registered, changed, listed,
-// removed (their conversations go back to the queue).
+// removed (their conversations go back to the queue); the service's figures.
 import { Router, type RequestHandler } from 'express';
 import type { Context } from '../../context.js';
 import { AGENT_ID_PART } from '../../chat/participants.js';
 import { agentBody } from '../../chat/chat-schemas.js';
 import { ValidationError, fromZod } from '../../errors.js';
 import { deleteAgent, listAgents, putAgent } from '../../ops/chat-agents.js';
+import { adminStats } from '../../ops/chat-stats.js';
 import type { AgentState } from '../../store/chat-routing.js';
 import { requireAdminKey } from '../auth.js';
 import type { KeySet } from '../../auth/key-set.js';
 import { objectBody } from '../body.js';
 
-type ChatAdminDeps = Pick<Context, 'chat' | 'clock' | 'config'>;
+type ChatAdminDeps = Pick<Context, 'chat' | 'clock' | 'config' | 'redis' | 'keys'>;
 
 /** An agent as GET /v1/admin/agents shows it. */
 function agentView(a: AgentState) {
@@ -41,6 +42,11 @@ export function chatAdminRouter(ctx: ChatAdminDeps, adminKeys: KeySet, body: Req
   router.delete('/v1/admin/agents/:id', async (req, res) => {
     await deleteAgent(ctx.chat, req.params.id!, new Date(ctx.clock.now()));
     res.status(204).end();
+  });
+
+  // The chat now and over the last hour, and the notifications' tallies, service-wide.
+  router.get('/v1/admin/stats', async (_req, res) => {
+    res.json(await adminStats(ctx, new Date(ctx.clock.now())));
   });
   return router;
 }

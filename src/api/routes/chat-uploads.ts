@@ -10,7 +10,7 @@ import type { Authenticator } from '../../auth/authenticator.js';
 import type { KeySet } from '../../auth/key-set.js';
 import { UPLOAD_ID, conversationId } from '../../chat/chat-schemas.js';
 import { ImageTooLargeError, fromZod } from '../../errors.js';
-import { imageFor, uploadImage } from '../../ops/chat-uploads.js';
+import { imageFor, refusedUpload, uploadImage } from '../../ops/chat-uploads.js';
 import { requireChatCaller } from '../auth.js';
 import type { RateLimiter } from '../rate-limiter.js';
 
@@ -64,7 +64,7 @@ export function chatUploadsRouter(ctx: ChatUploadsRouteDeps, auth: Authenticator
     // A client that says how large it is gets its 413 before it sends a byte;
     // one that does not (chunked) gets it when the stream passes the limit.
     const declared = Number(req.headers['content-length']);
-    if (declared > maxImageBytes) throw new ImageTooLargeError(maxImageBytes);
+    if (declared > maxImageBytes) throw refusedUpload(ctx.chat, new ImageTooLargeError(maxImageBytes));
     const image = await uploadImage(ctx.chat, req.chatCaller!, q.conversation, req, req.headers['content-type'], new Date(ctx.clock.now()));
     res.status(201).location(`${PATH}/${image.id}`).json({ image });
   });
