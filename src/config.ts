@@ -140,6 +140,9 @@ const envSchema = z.object({
   PMQ_CHAT_MAX_IMAGE_BYTES: int(1024, 64 * 1024 * 1024).default(5 * 1024 * 1024),
   PMQ_CHAT_UPLOAD_DIR: z.string().min(1).default('./var/uploads'),
   PMQ_CHAT_RETENTION_SECONDS: int(3600, 365 * DAY_S).default(30 * DAY_S),
+  PMQ_CHAT_WEBHOOK_URL: z.url({ error: 'must be a URL such as https://site.example/pmq-hook' }).optional(),
+  PMQ_CHAT_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  PMQ_CHAT_WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(5000),
 });
 
 export interface ChatConfig {
@@ -162,6 +165,10 @@ export interface ChatConfig {
   uploadDir: string;
   /** How long a resolved conversation's history is kept. */
   retentionMs: number;
+  /** Where resolved conversations' transcripts go (signed with webhookSecret); undefined: nowhere. */
+  webhookUrl: string | undefined;
+  webhookSecret: string | undefined;
+  webhookTimeoutMs: number;
 }
 
 export interface Config {
@@ -277,6 +284,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.PMQ_REDIS_CLUSTER_NAT_MAP !== undefined && e.PMQ_REDIS_CLUSTER_NODES === undefined) {
     problems.push('PMQ_REDIS_CLUSTER_NAT_MAP: only with PMQ_REDIS_CLUSTER_NODES');
   }
+  if (e.PMQ_CHAT_WEBHOOK_URL !== undefined && e.PMQ_CHAT_WEBHOOK_SECRET === undefined) {
+    problems.push('PMQ_CHAT_WEBHOOK_SECRET: required with PMQ_CHAT_WEBHOOK_URL (the transcripts are signed)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const apiKeysGenerated = e.PMQ_API_KEYS === undefined || e.PMQ_API_KEYS.length === 0;
@@ -350,6 +360,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxImageBytes: e.PMQ_CHAT_MAX_IMAGE_BYTES,
       uploadDir: e.PMQ_CHAT_UPLOAD_DIR,
       retentionMs: e.PMQ_CHAT_RETENTION_SECONDS * 1000,
+      webhookUrl: e.PMQ_CHAT_WEBHOOK_URL,
+      webhookSecret: e.PMQ_CHAT_WEBHOOK_SECRET,
+      webhookTimeoutMs: e.PMQ_CHAT_WEBHOOK_TIMEOUT_MS,
     },
   };
 }

@@ -13,7 +13,15 @@ export const QUEUE = {
   maintenance: 'maintenance',
   /** the drain of a user's backlog on login -> workers/delayed.worker.ts */
   delayed: 'delayed',
+  /** a resolved conversation's transcript to PMQ_CHAT_WEBHOOK_URL -> workers/webhook.worker.ts */
+  webhooks: 'webhooks',
 } as const;
+
+export interface WebhookJob {
+  conversation: string;
+  /** When it was resolved (ISO): a conversation resolved again after a reopen is another delivery. */
+  resolved_at: string;
+}
 
 export interface EventsJob {
   events: AcceptedEvent[];
@@ -71,6 +79,15 @@ const maintenanceJobOptions: DefaultJobOptions = {
 
 // Drains are best effort on top of what stays pending: a user who misses one gets
 // the messages at the next login or pull.
+// A webhook is retried for about an hour (backoff capped at a minute), then kept
+// as failed for a week: pmq_queue_jobs{queue="webhooks",state="failed"} shows it.
+const webhookJobOptions: DefaultJobOptions = {
+  attempts: 70,
+  backoff: { type: CAPPED_BACKOFF },
+  removeOnComplete: { age: 24 * 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+};
+
 const pushJobOptions: DefaultJobOptions = {
   attempts: 3,
   backoff: { type: CAPPED_BACKOFF },
@@ -84,6 +101,7 @@ export interface Queues {
   events: Queue<EventsJob>;
   maintenance: Queue<MaintenanceJob>;
   delayed: Queue<DelayedJob>;
+  webhooks: Queue<WebhookJob>;
   close(): Promise<void>;
 }
 
@@ -102,7 +120,9 @@ export function createQueues(
   const maintenance = new Queue<MaintenanceJob>(maintenanceName, { ...maintenanceAt, defaultJobOptions: maintenanceJobOptions });
   const [delayedName, delayedAt] = at(QUEUE.delayed);
   const delayed = new Queue<DelayedJob>(delayedName, { ...delayedAt, defaultJobOptions: pushJobOptions });
-  const all = [events, maintenance, delayed];
+  const [webhooksName, webhooksAt] = at(QUEUE.webhooks);
+  const webhooks = new Queue<WebhookJob>(webhooksName, { ...webhooksAt, defaultJobOptions: webhookJobOptions });
+  const all = [events, maintenance, delayed, webhooks];
   // Without a listener BullMQ prints every connection error to stderr.
   for (const q of all) q.on('error', (err) => onError(q.name, err));
   return {
@@ -110,6 +130,7 @@ export function createQueues(
     events,
     maintenance,
     delayed,
+    webhooks,
     close: async () => {
       await Promise.all(all.map((q) => q.close()));
     },
@@ -151,4 +172,9 @@ export async function enqueueEvents(
 /** At login: drain what the gateway did not send at once (one drain per user at a time). */
 export async function scheduleDrain(queue: Queue<DelayedJob>, uid: string, fastAfter: number): Promise<void> {
   await queue.add('drain', { uid, fastAfter }, { deduplication: { id: dedupId.delayed(uid) } });
+}
+
+/** A resolved conversation's webhook: once per resolution, however often it is asked for. */
+export async function enqueueWebhook(queue: Queue<WebhookJob>, job: WebhookJob): Promise<void> {
+  await queue.add('resolved', job, { jobId: `resolved-${job.conversation}-${Date.parse(job.resolved_at)}` });
 }

@@ -16,7 +16,8 @@ import { QueuePositions } from './push/chat-queue-positions.js';
 import { Publisher } from './push/publisher.js';
 import { Metrics } from './metrics.js';
 import { ObservedChatMetrics, longestWaitSeconds } from './ops/chat-stats.js';
-import { QUEUE, createQueues, enqueueEvents } from './queues.js';
+import type { Conversation } from './chat/conversation.js';
+import { QUEUE, createQueues, enqueueEvents, enqueueWebhook } from './queues.js';
 import { acceptEvent } from './events/event-schema.js';
 import { checkEvictionPolicy, createRedis, untilReady, type RedisTarget } from './redis/connection.js';
 import { Keys } from './redis/keys.js';
@@ -71,6 +72,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     routing,
     conversations,
     uploads: new ChatUploads(config.chat.uploadDir, config.chat.maxImageBytes),
+    resolved:
+      config.chat.webhookUrl === undefined
+        ? undefined
+        : (c: Conversation) => enqueueWebhook(queues.webhooks, { conversation: c.id, resolved_at: c.resolved_at! }),
     notifier: new ChatNotifier(publisher, routing, conversations, queuePositions, (event) =>
       enqueueEvents(queues.events, [acceptEvent(event, clock.now())], config.ingestChunk, {
         connection: queues.connection,
@@ -176,6 +181,8 @@ function registerRedisGauges(ctx: Context): void {
     for (const [name, queue] of [
       [QUEUE.events, queues.events],
       [QUEUE.maintenance, queues.maintenance],
+      [QUEUE.delayed, queues.delayed],
+      [QUEUE.webhooks, queues.webhooks],
     ] as const) {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
       for (const [state, value] of Object.entries(counts)) out.push({ labels: { queue: name, state }, value });

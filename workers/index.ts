@@ -9,6 +9,7 @@ import { delayedProcessor } from './delayed.worker.js';
 import { eventsProcessor } from './events.worker.js';
 import { RedeliverySweep } from './fast.worker.js';
 import { maintenanceProcessor } from './maintenance.worker.js';
+import { webhookProcessor } from './webhook.worker.js';
 
 export interface Workers {
   /** Stops taking jobs, lets the jobs in flight finish, closes the connections. */
@@ -46,6 +47,8 @@ export function startWorkers(ctx: Context): Workers {
     start(QUEUE.events, eventsProcessor(workerCtx), config.workerConcurrency),
     start(QUEUE.maintenance, maintenanceProcessor(workerCtx), 1),
     start(QUEUE.delayed, delayedProcessor(workerCtx), config.workerConcurrency),
+    // Without a webhook configured nothing is queued there: no worker either.
+    ...(config.chat.webhookUrl === undefined ? [] : [start(QUEUE.webhooks, webhookProcessor(workerCtx), 2)]),
   ];
   for (const { queue, worker: w } of workers) {
     w.on('failed', (job, err) => logger.error({ queue, job: job?.id, err: err.message }, 'job failed'));

@@ -51,6 +51,9 @@ export async function resolveConversation(stores: ChatStores, caller: ChatCaller
   const before = await actOn(stores, caller, id);
   const resolved = await stores.conversations.resolve(id, actorOf(caller), now);
   if (resolved.changed && before.assigned_at !== null) await stores.notifier.handled(now.getTime() - Date.parse(before.assigned_at));
+  // Also when it was resolved already: a resolve retried after a failure here
+  // still gets its webhook, once (the job id names the resolution).
+  await stores.resolved?.(resolved.conversation);
   const released = await stores.routing.release(id);
   const changes: ConversationChange[] = resolved.changed
     ? [{ conversation: resolved.conversation, before: { status: before.status, agent: before.agent }, message: resolved.message }]

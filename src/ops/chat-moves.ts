@@ -3,7 +3,7 @@
 // the step's version order (store/chat-conversations.ts follow), so that a
 // conversation never names an agent the routing does not, for longer than a
 // retry or the repair sweep takes.
-import type { ConversationChange } from '../chat/conversation.js';
+import type { Conversation, ConversationChange } from '../chat/conversation.js';
 import type { ChatNotifier } from '../push/chat-notifier.js';
 import type { RoutingMoves } from '../redis/scripts.js';
 import type { ChatConversations } from '../store/chat-conversations.js';
@@ -21,6 +21,8 @@ export interface ChatStores {
   notifier: ChatNotifier;
   /** What the operations observe as they work (ops/chat-stats.ts); none: nothing is counted. */
   metrics?: ChatMetrics;
+  /** A conversation was resolved: its transcript goes to the webhook, when one is configured (queues.ts). */
+  resolved?: (conversation: Conversation) => Promise<void>;
 }
 
 /**

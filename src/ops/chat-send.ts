@@ -3,7 +3,7 @@
 // the last one again) and routing it when needed; an agent writes only in a
 // conversation they hold. Once per client_id: a resend returns the first message.
 import type { ChatMessage, Conversation } from '../chat/conversation.js';
-import { ChatConflictError, ValidationError } from '../errors.js';
+import { ChatConflictError, NotParticipantError, ValidationError } from '../errors.js';
 import { recordMoves, type ChatStores, type ConversationChange } from './chat-moves.js';
 import { checkImageOf } from './chat-uploads.js';
 import type { ChatCaller } from './chat-caller.js';
@@ -28,7 +28,7 @@ export interface SendResult {
 }
 
 export async function sendMessage(stores: ChatStores, caller: ChatCaller, input: SendInput, now: Date): Promise<SendResult> {
-  if (caller.kind === 'admin') throw new ValidationError('admins do not write in conversations: an agent does', 'conversation');
+  if (caller.kind === 'admin') throw new NotParticipantError('admins do not write in conversations: an agent does');
   const message = {
     sender: caller.uid,
     kind: input.image !== null ? ('image' as const) : ('text' as const),

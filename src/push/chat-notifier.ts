@@ -4,6 +4,13 @@
 // enters or leaves the queue, to every agent signed in (their consoles show the
 // queue: nothing waits for a reload). An agent given a conversation gets its
 // record and then its history at once: what the visitor wrote while queued.
+//
+// A conversation's messages reach the sockets in seq order, whichever process
+// stored them: each publisher waits (briefly) until those before its own are
+// out, publishes, then moves the conversation's mark (published_seq). Without it,
+// two nodes storing messages 3 and 4 at once may publish 4 first. A publisher
+// that died between storing and publishing holds the next one up for at most
+// ORDER_WAIT_MS; the lost message is in the history and in what a reconnect sends.
 import type { ChatMessage, ConversationChange } from '../chat/conversation.js';
 import { offlineNotice } from '../chat/offline-notice.js';
 import { chatConversationFrameText, chatMessageFrameText } from '../protocol/chat-frames.js';
@@ -15,12 +22,14 @@ import type { Publisher } from './publisher.js';
 
 /** The history a newly assigned agent gets with the conversation, at most. */
 export const CATCH_UP_MESSAGES = 50;
+/** How long a message waits at most for the one before it to be published. */
+export const ORDER_WAIT_MS = 300;
 
 export class ChatNotifier {
   constructor(
     private readonly publisher: Pick<Publisher, 'chat'>,
     private readonly routing: Pick<ChatRouting, 'agents'>,
-    private readonly conversations: Pick<ChatConversations, 'messages' | 'receiptsOf'>,
+    private readonly conversations: Pick<ChatConversations, 'messages' | 'receiptsOf' | 'publishedThrough' | 'published'>,
     private readonly positions: Pick<QueuePositions, 'changed' | 'handled'>,
     /** Posts a notification event (as POST /v1/events would): a visitor away gets one per conversation. */
     private readonly notify: (event: ReturnType<typeof offlineNotice>) => Promise<void>,
@@ -43,7 +52,9 @@ export class ChatNotifier {
    */
   async message(m: ChatMessage, visitor: string, agent: string | null): Promise<void> {
     const frame = chatMessageFrameText(m);
-    const online = await this.publisher.chat([visitor, agent].filter((u): u is string => u !== null).map((uid) => ({ uid, frames: [frame] })));
+    const online = await this.inTurn(m, () =>
+      this.publisher.chat([visitor, agent].filter((u): u is string => u !== null).map((uid) => ({ uid, frames: [frame] }))),
+    );
     if (m.from === agent && !online.has(visitor)) {
       const { read } = await this.conversations.receiptsOf(m.conversation, visitor);
       await this.notify(offlineNotice(m, visitor, read));
@@ -53,16 +64,17 @@ export class ChatNotifier {
   /** Conversations that changed (assigned, transferred, queued, resolved, reopened). */
   async changed(changes: ConversationChange[]): Promise<void> {
     if (changes.length === 0) return;
-    const framesOf = new Map<string, string[]>();
-    const add = (uid: string | null, frames: string[]) => {
-      if (uid === null) return;
-      const list = framesOf.get(uid);
-      if (list) list.push(...frames);
-      else framesOf.set(uid, [...frames]);
-    };
     let consoles: string[] | undefined;
     if (changes.some((ch) => ch.before.status === 'queued' || ch.conversation.status === 'queued')) this.positions.changed();
+    // One publish per change: a change with a system message takes its turn in its conversation's order.
     for (const { conversation: c, before, message } of changes) {
+      const framesOf = new Map<string, string[]>();
+      const add = (uid: string | null, frames: string[]) => {
+        if (uid === null) return;
+        const list = framesOf.get(uid);
+        if (list) list.push(...frames);
+        else framesOf.set(uid, [...frames]);
+      };
       const record = chatConversationFrameText(c);
       const system = message === null ? [] : [chatMessageFrameText(message)];
       add(c.visitor, [record, ...system]);
@@ -78,8 +90,20 @@ export class ChatNotifier {
         consoles ??= (await this.routing.agents()).filter((a) => a.status !== 'offline').map((a) => a.agent);
         for (const agent of consoles) if (agent !== c.agent && agent !== before.agent) add(agent, [record]);
       }
+      const users: UserFrames<string>[] = [...framesOf].map(([uid, frames]) => ({ uid, frames }));
+      if (message === null) await this.publisher.chat(users);
+      else await this.inTurn(message, () => this.publisher.chat(users));
     }
-    const users: UserFrames<string>[] = [...framesOf].map(([uid, frames]) => ({ uid, frames }));
-    await this.publisher.chat(users);
+  }
+
+  /** Runs `publish` once the messages before `m` in its conversation are out, then marks `m` out. */
+  private async inTurn<T>(m: ChatMessage, publish: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + ORDER_WAIT_MS;
+    for (let pause = 1; (await this.conversations.publishedThrough(m.conversation)) < m.seq - 1 && Date.now() < deadline; pause = Math.min(pause * 2, 20)) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+    const result = await publish();
+    await this.conversations.published(m.conversation, m.seq);
+    return result;
   }
 }

@@ -544,4 +544,11 @@ export const scripts = {
       return { moved: moved === 1, delivered, read, visitor, agent: agent || null, readBefore };
     },
   ),
+
+  /** See chat-published-1.lua. Reply: the mark after the call. */
+  chatPublished: script(
+    'chatPublished',
+    (record: string, seq: number) => [record, seq],
+    (raw: unknown): number => Number(raw),
+  ),
 };

@@ -115,6 +115,16 @@ export class ChatConversations {
     return stored.flatMap((json) => (json === null ? [] : [JSON.parse(json) as ChatMessage]));
   }
 
+  /** The seq up to which the conversation's messages are out to the sockets (see push/chat-notifier.ts). */
+  async publishedThrough(conversation: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.conversation(conversation).record, 'published_seq')) ?? 0);
+  }
+
+  /** Moves that mark to `seq` (never back). */
+  published(conversation: string, seq: number): Promise<number> {
+    return scripts.chatPublished(this.redis, this.keys.conversation(conversation).record, seq);
+  }
+
   async get(conversation: string): Promise<Conversation | null> {
     const record = await this.redis.hgetall(this.keys.conversation(conversation).record);
     return record.id === undefined ? null : toConversation(record);
