@@ -4,6 +4,7 @@ import type { Job } from 'bullmq';
 import type { Context } from '../src/context.js';
 import { agentMayHaveLeft, sweepGraces } from '../src/ops/chat-presence.js';
 import { repairRouting } from '../src/ops/chat-repair.js';
+import { expireUploads } from '../src/ops/chat-retention.js';
 import { sweepDeadNodes } from '../src/store/registry.js';
 import type { MaintenanceJob } from '../src/queues.js';
 import { moveDueToDelayed, purgeExpired, type Bounds } from '../src/store/tiers.js';
@@ -53,7 +54,9 @@ export function maintenanceProcessor(ctx: MaintenanceDeps) {
         if (offline > 0) ctx.logger.info({ task: job.data.task, offline }, 'agents whose grace ended are offline');
         const repaired = await repairRouting(ctx.chat, new Date(now));
         if (repaired.fixed > 0 || repaired.released > 0) ctx.logger.warn({ task: job.data.task, ...repaired }, 'conversations brought in line with the routing');
-        return { offline, ...repaired };
+        const images = await expireUploads(ctx.chat, new Date(now), ctx.config.chat.retentionMs);
+        if (images.removed > 0 || images.abandoned > 0) ctx.logger.info({ task: job.data.task, ...images }, 'chat images past their conversation removed');
+        return { offline, ...repaired, images };
       }
       default:
         throw new Error(`unknown maintenance task ${String((job.data as { task: unknown }).task)}`);

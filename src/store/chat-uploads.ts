@@ -191,6 +191,45 @@ export class ChatUploads {
   }
 
   /**
+   * Retention by conversation: up to `limit` uploads indexed in an hour wholly
+   * before `before` are looked at; those whose conversation `isGone` are
+   * removed, the others are indexed again under `now`'s hour, to be looked at
+   * once more when that hour is old (a conversation open for long, or resolved
+   * and still kept, keeps its images). Answers how many were removed and how
+   * many kept. Reads one sidecar per upload looked at.
+   */
+  async expireOlderThan(
+    before: Date,
+    now: Date,
+    limit: number,
+    isGone: (conversation: string) => Promise<boolean>,
+  ): Promise<{ removed: number; kept: number }> {
+    const cutoff = hourOf(before);
+    const hours = (await listNames(this.indexDir)).filter((h) => HOUR.test(h) && h < cutoff).sort();
+    let removed = 0;
+    let kept = 0;
+    for (const hour of hours) {
+      if (removed + kept >= limit) break;
+      const bucket = join(this.indexDir, hour);
+      for (const id of await firstNames(bucket, limit - removed - kept)) {
+        const meta = UPLOAD_ID.test(id) ? await this.readMeta(id) : null;
+        if (meta !== null && !(await isGone(meta.conversation))) {
+          const later = hourOf(now);
+          await mkdir(join(this.indexDir, later), { recursive: true });
+          await rename(join(bucket, id), join(this.indexDir, later, id));
+          kept++;
+          continue;
+        }
+        if (UPLOAD_ID.test(id)) await this.removeFiles(id, hour);
+        else await rm(join(bucket, id), { force: true, recursive: true });
+        removed++;
+      }
+      if (removed + kept < limit) await rmdir(bucket).catch(ignoreGone);
+    }
+    return { removed, kept };
+  }
+
+  /**
    * Temp files of uploads that a crash cut short (they are otherwise removed
    * with their refusal): up to `limit` entries of the temp directory are looked
    * at, and those unchanged since `before` removed. Answers how many.

@@ -274,6 +274,30 @@ describe('retention', () => {
     expect((await files()).sort()).toEqual([young[1]!.id, `${young[1]!.id}.json`, `.by-hour/2025-03-01T10/${young[1]!.id}`].sort());
   });
 
+  it("by conversation: removes the old images of a conversation gone, keeps those of one still kept and looks at them again later", async () => {
+    const gone = await uploads.receive(body(gif(1, 1)).chunks, 'image/gif', { ...SOURCE, conversation: 'gone-conversation-22chr', now: new Date(T0) });
+    const kept = await uploads.receive(body(gif(1, 1)).chunks, 'image/gif', { ...SOURCE, conversation: 'kept-conversation-22chr', now: new Date(T0) });
+    const young = await uploadAt(10);
+    const asked: string[] = [];
+    const isGone = async (c: string) => {
+      asked.push(c);
+      return c === 'gone-conversation-22chr';
+    };
+    const now = new Date(T0 + 20 * HOUR);
+    expect(await uploads.expireOlderThan(new Date(T0 + 5 * HOUR), now, 10, isGone)).toEqual({ removed: 1, kept: 1 });
+    expect(await uploads.get(gone.id)).toBeNull();
+    expect(await uploads.get(kept.id)).not.toBeNull();
+    expect(await uploads.get(young.id)).not.toBeNull();
+    expect(asked.sort()).toEqual(['gone-conversation-22chr', 'kept-conversation-22chr']);
+    // The kept one is indexed under `now`'s hour: not looked at again before that hour is old.
+    asked.length = 0;
+    expect(await uploads.expireOlderThan(new Date(T0 + 5 * HOUR), now, 10, isGone)).toEqual({ removed: 0, kept: 0 });
+    expect(asked).toEqual([]);
+    expect(await uploads.expireOlderThan(new Date(T0 + 21 * HOUR), now, 10, async () => true)).toEqual({ removed: 2, kept: 0 });
+    expect(await uploads.get(kept.id)).toBeNull();
+    expect(await uploads.get(young.id)).toBeNull();
+  });
+
   it('cleans up after an upload a crash left half made (a sidecar and marker, no image)', async () => {
     const image = await uploadAt(0);
     await rm(join(dir, image.id));
