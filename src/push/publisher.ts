@@ -41,13 +41,7 @@ export class Publisher {
    */
   async deliver(deliveries: Delivery[]): Promise<Set<string>> {
     if (deliveries.length === 0) return new Set();
-    const nodes = (await execEach(
-      this.redis,
-      deliveries.map((d): KeyedCommand => {
-        const key = this.keys.user(d.uid).nodes;
-        return [key, (p) => p.hkeys(key)];
-      }),
-    )) as string[][];
+    const nodes = await this.nodesOf(deliveries.map((d) => d.uid));
     return this.send(deliveries.map((d, i) => ({ uid: d.uid, messages: d.messages, nodes: nodes[i]! })));
   }
 
@@ -79,13 +73,7 @@ export class Publisher {
   async chat(users: UserFrames<string>[]): Promise<Set<string>> {
     const wanted = users.filter((u) => u.frames.length > 0);
     if (wanted.length === 0) return new Set();
-    const nodes = (await execEach(
-      this.redis,
-      wanted.map((u): KeyedCommand => {
-        const key = this.keys.user(u.uid).nodes;
-        return [key, (p) => p.hkeys(key)];
-      }),
-    )) as string[][];
+    const nodes = await this.nodesOf(wanted.map((u) => u.uid));
     const byNode = new Map<string, UserFrames<string>[]>();
     const online = new Set<string>();
     wanted.forEach((u, i) => {
@@ -94,6 +82,17 @@ export class Publisher {
     });
     await this.publish(byNode, (list) => ({ type: 'chat', users: list }));
     return online;
+  }
+
+  /** The gateway nodes that hold each user, in one round trip per Redis master. */
+  private async nodesOf(uids: string[]): Promise<string[][]> {
+    return (await execEach(
+      this.redis,
+      uids.map((uid): KeyedCommand => {
+        const key = this.keys.user(uid).nodes;
+        return [key, (p) => p.hkeys(key)];
+      }),
+    )) as string[][];
   }
 
   /** Sends a user's new counts to every node that holds them. */
