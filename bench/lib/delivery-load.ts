@@ -291,7 +291,7 @@ function sumOrUndefined(values: (number | undefined)[]): number | undefined {
 }
 
 /** CPU seconds so far: the bench's, each server process' (in target.processes' order), Redis'. */
-function cpuNow(target: Target) {
+export function cpuNow(target: Target) {
   const u = process.cpuUsage();
   return {
     bench: (u.user + u.system) / 1e6,
@@ -307,7 +307,7 @@ function cpuNow(target: Target) {
  * `all` keeps the one-process figures of older results. Server and Redis figures
  * come from /proc in clock ticks (10 ms): coarse for short phases.
  */
-function cpuSince(before: ReturnType<typeof cpuNow>, target: Target, seconds: number, delivered: number) {
+export function cpuSince(before: ReturnType<typeof cpuNow>, target: Target, seconds: number, delivered: number) {
   const now = cpuNow(target);
   const used = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : b - a);
   const perProcess = target.processes.map((_, i) => used(before.processes[i], now.processes[i]));

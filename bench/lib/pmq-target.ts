@@ -153,6 +153,11 @@ async function spawnCluster(children: Child[], log: (line: string) => void): Pro
 /** A user token as POST /v1/tokens mints it, signed here with the service's secret. */
 const minter = new Authenticator([], SECRET, systemClock);
 
+/** A token for `uid`, as the main site gets it from POST /v1/tokens (bench:chat's visitors). */
+export async function mintToken(uid: string, ttlSeconds = 3600): Promise<string> {
+  return (await minter.mint(uid, ttlSeconds)).token;
+}
+
 /** `uid`'s socket, open once the hello frame arrived (the gateway has registered it by then). */
 async function connectPmq(wsUrl: string, uid: string, onMessage: (m: LoadMessage) => void, ack = true): Promise<LoadSocket> {
   const { token } = await minter.mint(uid, 3600);
