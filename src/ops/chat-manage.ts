@@ -52,7 +52,8 @@ export async function resolveConversation(stores: ChatStores, caller: ChatCaller
   const resolved = await stores.conversations.resolve(id, actorOf(caller), now);
   if (resolved.changed && before.assigned_at !== null) await stores.notifier.handled(now.getTime() - Date.parse(before.assigned_at));
   // Also when it was resolved already: a resolve retried after a failure here
-  // still gets its webhook, once (the job id names the resolution).
+  // still gets its webhook, once (the job id names the resolution), and its place in the lists.
+  await stores.conversations.indexResolved(resolved.conversation);
   await stores.resolved?.(resolved.conversation);
   const released = await stores.routing.release(id);
   const changes: ConversationChange[] = resolved.changed
@@ -78,17 +79,23 @@ export async function transferConversation(stores: ChatStores, caller: ChatCalle
 export const MAX_LIST = 200;
 
 /**
- * The open conversations the caller may see, oldest waiting first: an agent's
- * own and the queue; an admin's, all (by status, by agent). Resolved ones are
- * not listed: they are kept by id for the retention, not indexed.
+ * The conversations the caller may see: open ones (queued, assigned; no status:
+ * both) oldest waiting first, an agent's own and the queue, an admin's all; or
+ * resolved ones newest first, an agent's own, an admin's all. `before` (ms):
+ * those that began to wait (open) or were resolved before it, for the next page.
  */
 export async function listConversations(
   stores: ChatStores,
   caller: ChatCaller,
-  filter: { status?: 'queued' | 'assigned'; agent?: string; limit: number },
+  filter: { status?: 'queued' | 'assigned' | 'resolved'; agent?: string; before?: number; limit: number },
 ): Promise<Conversation[]> {
   if (caller.kind === 'visitor') throw new NotParticipantError('visitors see their own conversation, by its id');
   const limit = Math.min(filter.limit, MAX_LIST);
+  if (filter.status === 'resolved') {
+    if (caller.kind === 'agent' && filter.agent !== undefined && filter.agent !== caller.uid) return [];
+    const agent = caller.kind === 'agent' ? caller.uid : (filter.agent ?? null);
+    return stores.conversations.resolved(agent, filter.before ?? null, limit);
+  }
   const ids: string[] = [];
   if (filter.status !== 'queued') {
     const agents = caller.kind === 'agent' ? [caller.uid] : filter.agent ? [filter.agent] : (await stores.routing.agents()).map((a) => a.agent);
@@ -102,7 +109,8 @@ export async function listConversations(
     ids.push(...(await stores.routing.queue(limit - ids.length)).waiting.map((w) => w.conversation));
   }
   const records = await Promise.all(ids.slice(0, limit).map((id) => stores.conversations.get(id)));
+  const before = filter.before;
   return records
-    .filter((c): c is Conversation => c !== null && maySee(caller, c))
+    .filter((c): c is Conversation => c !== null && maySee(caller, c) && (before === undefined || Date.parse(c.waiting_since) < before))
     .sort((a, b) => a.waiting_since.localeCompare(b.waiting_since) || a.id.localeCompare(b.id));
 }

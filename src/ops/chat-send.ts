@@ -69,6 +69,7 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
   if (input.conversation !== null && opened.conversation.id !== input.conversation) {
     throw new ChatConflictError('conversation_resolved', 'this conversation is resolved, and a newer one is yours: send there', 'conversation');
   }
+  if (opened.outcome === 'reopened') await stores.conversations.unindexResolved(opened.conversation.id, opened.lastAgent);
   // A reopen's record changed here (its system message); a new one's is told by its routing.
   const changes: ConversationChange[] = opened.message
     ? [{ conversation: opened.conversation, before: { status: 'resolved', agent: opened.lastAgent }, message: opened.message }]

@@ -137,6 +137,18 @@ export interface ChatStatsKeys {
   firstResponse: string;
 }
 
+/**
+ * Resolved conversations, by when they were resolved, for GET
+ * /v1/chat/conversations?status=resolved: under a tag of their own
+ * ({chat-resolved}). Bounded by the retention: each write drops what is older.
+ */
+export interface ResolvedIndexKeys {
+  /** zset conversationId -> resolved_at ms: all of them */
+  all: string;
+  /** What precedes an agent's id in the key of their own (zset, as `all`) */
+  byAgentPrefix: string;
+}
+
 /** Shards of the global keys when PMQ_REDIS_SHARDS does not say. */
 export const DEFAULT_SHARDS = 16;
 
@@ -237,6 +249,12 @@ export class Keys {
   get chatStats(): ChatStatsKeys {
     const p = `${this.prefix}:{chat-stats}`;
     return { assignmentsPrefix: `${p}:assignments:`, wait: `${p}:wait`, firstResponse: `${p}:first-response` };
+  }
+
+  /** The index of resolved conversations, one slot ({chat-resolved}). */
+  get chatResolved(): ResolvedIndexKeys {
+    const p = `${this.prefix}:{chat-resolved}`;
+    return { all: `${p}:all`, byAgentPrefix: `${p}:agent:` };
   }
 
   /** string: the node id of the cron leader, with a TTL */

@@ -125,6 +125,44 @@ export class ChatConversations {
     return scripts.chatPublished(this.redis, this.keys.conversation(conversation).record, seq);
   }
 
+  /**
+   * Into the index of resolved conversations (all, and its agent's), dropping
+   * what is past the retention. A second slot: a crash before it leaves the
+   * conversation out of the lists, never out of reach by its id.
+   */
+  async indexResolved(c: Conversation): Promise<void> {
+    if (c.resolved_at === null) return;
+    const k = this.keys.chatResolved;
+    const at = Date.parse(c.resolved_at);
+    const expired = `(${at - this.opts.retentionMs}`;
+    const multi = this.redis.multi().zadd(k.all, at, c.id).zremrangebyscore(k.all, '-inf', expired);
+    if (c.agent !== null) {
+      const mine = k.byAgentPrefix + c.agent;
+      multi.zadd(mine, at, c.id).zremrangebyscore(mine, '-inf', expired).pexpire(mine, this.opts.retentionMs);
+    }
+    await multi.exec();
+  }
+
+  /** Out of that index again (reopened). */
+  async unindexResolved(id: string, agent: string | null): Promise<void> {
+    const k = this.keys.chatResolved;
+    const multi = this.redis.multi().zrem(k.all, id);
+    if (agent !== null) multi.zrem(k.byAgentPrefix + agent, id);
+    await multi.exec();
+  }
+
+  /**
+   * Resolved conversations, newest first, resolved before `before` (ms; all when
+   * null): all of them, or one agent's. Those past their retention are skipped.
+   */
+  async resolved(agent: string | null, before: number | null, limit: number): Promise<Conversation[]> {
+    const k = this.keys.chatResolved;
+    const key = agent === null ? k.all : k.byAgentPrefix + agent;
+    const ids = await this.redis.zrevrangebyscore(key, before === null ? '+inf' : `(${before}`, '-inf', 'LIMIT', 0, Math.min(limit, MAX_PAGE));
+    const records = await Promise.all(ids.map((id) => this.get(id)));
+    return records.filter((c): c is Conversation => c !== null && c.status === 'resolved');
+  }
+
   async get(conversation: string): Promise<Conversation | null> {
     const record = await this.redis.hgetall(this.keys.conversation(conversation).record);
     return record.id === undefined ? null : toConversation(record);

@@ -146,12 +146,17 @@ describe('conversations over HTTP', () => {
 
     const resolved = await t.http('POST', `/v1/chat/conversations/${id}/resolve`, { auth: fay });
     expect(resolved.body.conversation).toMatchObject({ status: 'resolved', agent: 'agent:fay', resolved_at: expect.any(String) });
+    const faysResolved = async () =>
+      (await t.http('GET', '/v1/chat/conversations?status=resolved', { auth: fay })).body.conversations.map((c: { id: string }) => c.id);
+    expect(await faysResolved()).toEqual([id]);
     // Fay's slot is free: Eve takes the next, and Fay is preferred when v:two comes back.
     await t.service.ctx.chat.routing.presence('agent:eve', 'away');
     const back = await visitorSays('v:two', 'one more thing', 'v2-2');
     expect(back.message.conversation).toBe(id);
     const reopened = await t.http('GET', `/v1/chat/conversations/${id}`, { auth: fay });
     expect(reopened.body.conversation).toMatchObject({ status: 'assigned', agent: 'agent:fay', resolved_at: null });
+    // Open again: out of the resolved list.
+    expect(await faysResolved()).toEqual([]);
     const texts = (await t.http('GET', `/v1/chat/conversations/${id}/messages`, { auth: fay })).body.messages.map((m: { text: string }) => m.text);
     expect(texts.slice(0, 4)).toEqual(['one more thing', 'assigned', 'reopened', 'resolved']);
   });
@@ -175,7 +180,17 @@ describe('conversations over HTTP', () => {
     expect((await t.http('GET', `/v1/chat/conversations/${waiting}`, { auth: cara })).status).toBe(200);
     expectError(await t.http('GET', `/v1/chat/conversations/${held}`, { auth: cara }), 403, 'not_participant');
     expectError(await t.http('GET', '/v1/chat/conversations', { auth: await tokenOf('someone') }), 403, 'not_participant');
-    expectError(await admin('GET', '/v1/chat/conversations?status=resolved'), 400, 'invalid_request', 'status');
+    expectError(await admin('GET', '/v1/chat/conversations?status=closed'), 400, 'invalid_request', 'status');
+    expectError(await admin('GET', '/v1/chat/conversations?status=resolved&before=yesterday'), 400, 'invalid_request', 'before');
+    // Resolved ones, newest first: all to an admin, their own to an agent; a reopened one is open again.
+    const resolved = await admin('POST', `/v1/chat/conversations/${waiting}/resolve`);
+    const resolvedAt = resolved.body.conversation.resolved_at as string;
+    const all = await admin('GET', '/v1/chat/conversations?status=resolved');
+    expect(all.body.conversations[0]).toMatchObject({ id: waiting, status: 'resolved' });
+    expect((await admin('GET', `/v1/chat/conversations?status=resolved&before=${resolvedAt}`)).body.conversations.map((c: { id: string }) => c.id)).not.toContain(waiting);
+    const fay = await tokenOf('agent:fay');
+    const fays = (await t.http('GET', '/v1/chat/conversations?status=resolved', { auth: fay })).body.conversations.map((c: { id: string }) => c.id);
+    expect(fays).not.toContain(waiting);
     // An agent removed: what they held goes back to the queue.
     expect((await admin('DELETE', '/v1/admin/agents/gus')).status).toBe(204);
     expect((await admin('GET', `/v1/chat/conversations/${held}`)).body.conversation).toMatchObject({ status: 'queued', agent: null });

@@ -20,8 +20,9 @@ const positive = (what: string) =>
   z.coerce.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 
 const listQuery = z.strictObject({
-  status: z.enum(['queued', 'assigned'], { error: 'must be queued or assigned (resolved conversations are found by id)' }).optional(),
+  status: z.enum(['queued', 'assigned', 'resolved'], { error: 'must be queued, assigned or resolved' }).optional(),
   agent: agentUid.optional(),
+  before: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).transform((s) => Date.parse(s)).optional(),
   limit: positive('a whole number from 1').max(MAX_LIST, { error: `must be at most ${MAX_LIST}` }).default(50),
 });
 
