@@ -2,7 +2,7 @@
 // .../messages). A visitor's message finds its conversation, opening it (new, or
 // the last one again) and routing it when needed; an agent writes only in a
 // conversation they hold. Once per client_id: a resend returns the first message.
-import type { ChatMessage, Conversation } from '../chat/conversation.js';
+import type { ChatMessage } from '../chat/conversation.js';
 import { ChatConflictError, NotParticipantError, ValidationError } from '../errors.js';
 import { recordMoves, type ChatStores, type ConversationChange } from './chat-moves.js';
 import { checkImageOf } from './chat-uploads.js';
@@ -106,9 +106,4 @@ async function routeIfQueued(stores: ChatStores, id: string, lastAgent: string |
   if (agent === null) stores.notifier.queueChanged();
   const place = await stores.routing.placeOf(id);
   return { changes, position: place !== null && 'position' in place ? place.position : null };
-}
-
-/** The conversation a change list ends with for `id`, if it changed. */
-export function lastChangeOf(changes: ConversationChange[], id: string): Conversation | undefined {
-  return changes.filter((c) => c.conversation.id === id).at(-1)?.conversation;
 }
