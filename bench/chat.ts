@@ -1,6 +1,6 @@
 // npm run bench:chat -- [--visitors 2000] [--agents 50] [--capacity 5] [--queue 1000]
 //                       [--rates 1000,5000] [--seconds 10] [--assign-timeout 120]
-//                       [--cluster] [--json] [--help]
+//                       [--peers ws,socketio|none] [--cluster] [--json] [--help]
 //
 // The customer-service chat through PMQ's real API: a private redis-server (or
 // Redis Cluster) and `pmq all` (lib/pmq-target.ts, with PMQ_ADMIN_KEY set), agents
@@ -21,15 +21,32 @@
 //                direction then the other (visitor -> agent, agent -> visitor):
 //                latency from the send to the chat.message frame on the other side
 //                (matched by client_id); CPU of the service, Redis and the load
+//   peers        then, PMQ stopped, the same rate phases against each --peers
+//                server (bench/peers/chat-*-server.ts, forked as bench:push's peers
+//                are): the same number of visitor and agent sockets on the peer's
+//                own client, paired as PMQ's open conversations were (the load
+//                decides the pairs: the peers have no routing, so no assignment
+//                phase), no acks, no storage
 //
 // JSON on stdout (the last line), progress and a table on stderr (--json: the JSON only).
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { connectChat, frameCounts, inBatches, type ChatConversation, type ChatHandlers, type ChatMessage, type ChatSocket } from './lib/chat-load.js';
+import {
+  connectChat,
+  connectRelay,
+  frameCounts,
+  inBatches,
+  type ChatConversation,
+  type ChatHandlers,
+  type ChatMessage,
+  type ChatSocket,
+  type RelaySocket,
+} from './lib/chat-load.js';
 import { cpuNow, cpuSince, cpuText, type Target } from './lib/delivery-load.js';
 import { mintToken, spawnPmq } from './lib/pmq-target.js';
 import { gitState, makeTempDir, type Child } from './lib/processes.js';
+import { PEERS, spawnChatPeer, type Peer } from './peers/spawn.js';
 import { percentile, round } from './lib/report.js';
 
 const USAGE = `usage: npm run bench:chat -- [options]
@@ -43,6 +60,10 @@ const USAGE = `usage: npm run bench:chat -- [options]
                                                                     (1000,5000)
   --seconds S          length of each rate phase                    (10)
   --assign-timeout S   bound of the assignment phase                (120)
+  --peers P,P          after PMQ (stopped first), the rate phases against these
+                       relays in the same run: ws (bare ws, in memory), socketio
+                       (Socket.IO + its Redis adapter, a room per conversation),
+                       or none                                      (ws,socketio)
   --cluster            a local Redis Cluster of three masters, not one redis-server
   --json               print the JSON line only (no progress, no table)
   --help               this text
@@ -63,6 +84,7 @@ const { values: args } = parseArgs({
     rates: { type: 'string', default: '1000,5000' },
     seconds: { type: 'string', default: '10' },
     'assign-timeout': { type: 'string', default: '120' },
+    peers: { type: 'string', default: 'ws,socketio' },
     cluster: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -80,6 +102,13 @@ const QUEUE = Math.min(Number(args.queue), VISITORS);
 const RATES = args.rates!.split(',').map(Number).filter((n) => n > 0);
 const SECONDS = Number(args.seconds);
 const ASSIGN_TIMEOUT_MS = Number(args['assign-timeout']) * 1000;
+const PEER_LIST: Peer[] =
+  args.peers === 'none'
+    ? []
+    : args.peers!.split(',').map((p) => {
+        if (!(PEERS as readonly string[]).includes(p)) usage(`--peers: ${p} is not one of ${PEERS.join(', ')}, none`);
+        return p as Peer;
+      });
 const log = args.json ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
 
 for (const [name, v] of [
@@ -130,7 +159,13 @@ async function main(): Promise<void> {
   const sockets: ChatSocket[] = [];
   try {
     const target = await spawnPmq('all', temp.dir, children, log, { cluster: args.cluster });
-    const result = await run(target, sockets);
+    const pmq = await run(target, sockets);
+    // PMQ and its sockets go before the peers run: the machine is theirs alone.
+    for (const s of sockets.splice(0)) s.close();
+    for (const c of children.splice(0).reverse()) await c.stop();
+    const peers = [];
+    for (const peer of PEER_LIST) peers.push(await runPeer(peer, pmq.open_conversations, temp.dir, children));
+    const result = { ...pmq, peers };
     log(table(result));
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
@@ -158,10 +193,6 @@ async function run(target: Target, sockets: ChatSocket[]) {
   const everAssigned = new Set<string>();
   const errors = new Map<string, number>();
   let firstErrors = 0;
-  const inFlight = new Map<string, { t: number; dir: Direction; to: string }>();
-  const latencies: Record<Direction, number[]> = { visitor_to_agent: [], agent_to_visitor: [] };
-  let delivered = 0;
-  let lastDeliveryAt = 0;
 
   const handlers: ChatHandlers = {
     message: (sock, m: ChatMessage, at) => {
@@ -173,12 +204,7 @@ async function run(target: Target, sockets: ChatSocket[]) {
         }
         return;
       }
-      const sent = inFlight.get(m.client_id);
-      if (sent === undefined || sent.to !== sock.uid) return;
-      inFlight.delete(m.client_id);
-      latencies[sent.dir].push(at - sent.t);
-      delivered++;
-      lastDeliveryAt = at;
+      received(sock.uid, m.client_id, at);
     },
     conversation: (sock, c: ChatConversation) => {
       // Every signed-in agent hears of a conversation that enters or leaves the
@@ -297,73 +323,16 @@ async function run(target: Target, sockets: ChatSocket[]) {
   if (open.length === 0) throw new Error('no conversation is open for the rate phases');
   await sleep(1000);
   const rates = [];
+  const errorCount = () => [...errors.values()].reduce((a, b) => a + b, 0);
+  const sendOne = (i: number, dir: Direction, clientId: string, text: string) => {
+    const c = open[i]!;
+    const [from, to] = dir === 'visitor_to_agent' ? [c.visitor, c.agent] : [c.agent, c.visitor];
+    from.send({ type: 'chat.send', conversation: c.conv, client_id: clientId, text });
+    return to.uid;
+  };
   for (const rate of RATES) {
     log(`rate ${rate} messages/s for ${SECONDS} s over ${open.length} conversations ...`);
-    rates.push(await ratePhase(rate));
-  }
-
-  async function ratePhase(rate: number) {
-    latencies.visitor_to_agent = [];
-    latencies.agent_to_visitor = [];
-    delivered = 0;
-    inFlight.clear();
-    const errorsBefore = [...errors.values()].reduce((a, b) => a + b, 0);
-    const total = Math.round(rate * SECONDS);
-    const loop = monitorEventLoopDelay({ resolution: 10 });
-    loop.enable();
-    const cpu0 = cpuNow(target);
-    const start = performance.now();
-    let sent = 0;
-    const n = open.length;
-    await new Promise<void>((done) => {
-      const tick = () => {
-        const due = Math.min(total, Math.floor((rate * (performance.now() - start)) / 1000));
-        for (; sent < due; sent++) {
-          const c = open[sent % n]!;
-          // Each pass over the conversations flips the direction; within a pass they alternate.
-          const dir: Direction = (sent + Math.floor(sent / n)) % 2 === 0 ? 'visitor_to_agent' : 'agent_to_visitor';
-          const [from, to] = dir === 'visitor_to_agent' ? [c.visitor, c.agent] : [c.agent, c.visitor];
-          const clientId = `r${rate}-${sent}`;
-          inFlight.set(clientId, { t: performance.now(), dir, to: to.uid });
-          from.send({ type: 'chat.send', conversation: c.conv, client_id: clientId, text: `message ${sent} at ${rate}/s, ${dir}` });
-        }
-        if (sent >= total) done();
-        else setTimeout(tick, 5);
-      };
-      tick();
-    });
-    const sentS = (performance.now() - start) / 1000;
-    await waitFor(() => inFlight.size === 0, 15_000, 5);
-    const end = inFlight.size === 0 ? lastDeliveryAt : performance.now();
-    const windowS = Math.max(0.001, (end - start) / 1000);
-    loop.disable();
-    const cpu = cpuSince(cpu0, target, windowS, delivered);
-    const lat = (xs: number[]) => {
-      const s = xs.sort((a, b) => a - b);
-      return { n: s.length, p50: round(percentile(s, 0.5), 1), p99: round(percentile(s, 0.99), 1), max: round(s.at(-1) ?? 0, 1) };
-    };
-    const r = {
-      target_per_s: rate,
-      sent,
-      sent_per_s: Math.round(sent / sentS),
-      delivered,
-      lost: inFlight.size,
-      errors: [...errors.values()].reduce((a, b) => a + b, 0) - errorsBefore,
-      /** Sends to their last frame on the other side. */
-      window_s: round(windowS, 2),
-      delivered_per_s: Math.round(delivered / windowS),
-      latency_ms: { visitor_to_agent: lat(latencies.visitor_to_agent), agent_to_visitor: lat(latencies.agent_to_visitor) },
-      load_event_loop_delay_ms: { p99: round(loop.percentile(99) / 1e6, 1), max: round(loop.max / 1e6, 1) },
-      ...cpu,
-    };
-    log(
-      `  sent ${r.sent_per_s}/s, delivered ${r.delivered_per_s}/s (${r.lost} lost, ${r.errors} errors); ` +
-        `v->a p50 ${r.latency_ms.visitor_to_agent.p50} p99 ${r.latency_ms.visitor_to_agent.p99} max ${r.latency_ms.visitor_to_agent.max} ms; ` +
-        `a->v p50 ${r.latency_ms.agent_to_visitor.p50} p99 ${r.latency_ms.agent_to_visitor.p99} max ${r.latency_ms.agent_to_visitor.max} ms; ` +
-        `load delay p99 ${r.load_event_loop_delay_ms.p99} ms  ${cpuText(cpu)}`,
-    );
-    await sleep(1000);
-    return r;
+    rates.push(await ratePhase(target, rate, open.length, sendOne, errorCount));
   }
 
   return {
@@ -383,6 +352,7 @@ async function run(target: Target, sockets: ChatSocket[]) {
       service: target.description,
       redis: args.cluster ? 'cluster-3-masters' : 'single',
       ws_frames_per_second: Number(process.env.PMQ_WS_FRAMES_PER_SECOND),
+      peers: PEER_LIST,
     },
     setup: { agents_online_s: round(agentsReadyS, 2), visitors_connect_s: round(visitorsConnectS, 2) },
     assignments,
@@ -394,6 +364,164 @@ async function run(target: Target, sockets: ChatSocket[]) {
   };
 }
 
+/** The sends in flight of a rate phase, PMQ's or a peer's, and what came of them. */
+const flight = {
+  inFlight: new Map<string, { t: number; dir: Direction; to: string }>(),
+  latencies: { visitor_to_agent: [], agent_to_visitor: [] } as Record<Direction, number[]>,
+  delivered: 0,
+  lastDeliveryAt: 0,
+};
+
+/** A chat.message with `clientId` reached `toUid`: counted if it is a send in flight to them. */
+function received(toUid: string, clientId: string, at: number): void {
+  const sent = flight.inFlight.get(clientId);
+  if (sent === undefined || sent.to !== toUid) return;
+  flight.inFlight.delete(clientId);
+  flight.latencies[sent.dir].push(at - sent.t);
+  flight.delivered++;
+  flight.lastDeliveryAt = at;
+}
+
+/** Sends message `clientId` over pair `i` in `dir`; returns the uid it is for. */
+type SendOne = (i: number, dir: Direction, clientId: string, text: string) => string;
+
+async function ratePhase(target: Target, rate: number, n: number, sendOne: SendOne, errorCount: () => number) {
+  flight.latencies = { visitor_to_agent: [], agent_to_visitor: [] };
+  flight.delivered = 0;
+  flight.inFlight.clear();
+  const errorsBefore = errorCount();
+  const total = Math.round(rate * SECONDS);
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const cpu0 = cpuNow(target);
+  const start = performance.now();
+  let sent = 0;
+  await new Promise<void>((done) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor((rate * (performance.now() - start)) / 1000));
+      for (; sent < due; sent++) {
+        // Each pass over the conversations flips the direction; within a pass they alternate.
+        const dir: Direction = (sent + Math.floor(sent / n)) % 2 === 0 ? 'visitor_to_agent' : 'agent_to_visitor';
+        const clientId = `r${rate}-${sent}`;
+        const t = performance.now();
+        const to = sendOne(sent % n, dir, clientId, `message ${sent} at ${rate}/s, ${dir}`);
+        flight.inFlight.set(clientId, { t, dir, to });
+      }
+      if (sent >= total) done();
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
+  const sentS = (performance.now() - start) / 1000;
+  await waitFor(() => flight.inFlight.size === 0, 15_000, 5);
+  const end = flight.inFlight.size === 0 ? flight.lastDeliveryAt : performance.now();
+  const windowS = Math.max(0.001, (end - start) / 1000);
+  loop.disable();
+  const cpu = cpuSince(cpu0, target, windowS, flight.delivered);
+  const lat = (xs: number[]) => {
+    const s = xs.sort((a, b) => a - b);
+    return { n: s.length, p50: round(percentile(s, 0.5), 1), p99: round(percentile(s, 0.99), 1), max: round(s.at(-1) ?? 0, 1) };
+  };
+  const r = {
+    target_per_s: rate,
+    sent,
+    sent_per_s: Math.round(sent / sentS),
+    delivered: flight.delivered,
+    lost: flight.inFlight.size,
+    errors: errorCount() - errorsBefore,
+    /** Sends to their last frame on the other side. */
+    window_s: round(windowS, 2),
+    delivered_per_s: Math.round(flight.delivered / windowS),
+    latency_ms: { visitor_to_agent: lat(flight.latencies.visitor_to_agent), agent_to_visitor: lat(flight.latencies.agent_to_visitor) },
+    load_event_loop_delay_ms: { p99: round(loop.percentile(99) / 1e6, 1), max: round(loop.max / 1e6, 1) },
+    ...cpu,
+  };
+  log(
+    `  sent ${r.sent_per_s}/s, delivered ${r.delivered_per_s}/s (${r.lost} lost, ${r.errors} errors); ` +
+      `v->a p50 ${r.latency_ms.visitor_to_agent.p50} p99 ${r.latency_ms.visitor_to_agent.p99} max ${r.latency_ms.visitor_to_agent.max} ms; ` +
+      `a->v p50 ${r.latency_ms.agent_to_visitor.p50} p99 ${r.latency_ms.agent_to_visitor.p99} max ${r.latency_ms.agent_to_visitor.max} ms; ` +
+      `load delay p99 ${r.load_event_loop_delay_ms.p99} ms  ${cpuText(cpu)}`,
+  );
+  await sleep(1000);
+  return r;
+}
+
+/**
+ * The rate phases against a chat peer (PMQ stopped): as many visitor and agent
+ * sockets as PMQ had, on the peer's own client, `pairs` conversations (visitor i
+ * with agent i mod agents, as PMQ's were spread), each message to the other side.
+ */
+async function runPeer(peer: Peer, pairs: number, dir: string, children: Child[]) {
+  log(`peer ${peer}: ${AGENTS} agents, ${VISITORS} visitors, ${pairs} conversations (no assignment phase: the peers have no routing) ...`);
+  const server = await spawnChatPeer(peer, dir, children, log);
+  const target: Target = {
+    description: server.description,
+    url: `http://127.0.0.1:${server.port}`,
+    apiKey: 'none',
+    processes: [{ role: `chat-${peer}`, pid: server.pid }],
+    socketPid: server.pid,
+    socketInspectPort: undefined,
+    redisPids: server.redisPids,
+    connect: () => Promise.reject(new Error('bench:chat connects with connectRelay')),
+  };
+  const onMessage = (sock: RelaySocket, m: { client_id: string }, at: number) => received(sock.uid, m.client_id, at);
+  const socks: RelaySocket[] = [];
+  try {
+    const prefix = `p${peer}${Date.now().toString(36)}`;
+    const start = performance.now();
+    const agents = await inBatches(
+      Array.from({ length: AGENTS }, (_, i) => `agent:${prefix}a${i}`),
+      10,
+      async (uid) => {
+        const s = await connectRelay(peer, server.port, uid, onMessage);
+        socks.push(s);
+        return s;
+      },
+    );
+    const visitors = await inBatches(
+      Array.from({ length: VISITORS }, (_, i) => `${prefix}v${i}`),
+      50,
+      async (uid) => {
+        const s = await connectRelay(peer, server.port, uid, onMessage);
+        socks.push(s);
+        return s;
+      },
+    );
+    const conv = Array.from({ length: pairs }, (_, i) => ({ conv: `${prefix}c${i}`, visitor: visitors[i % VISITORS]!, agent: agents[i % AGENTS]! }));
+    const roomsOf = new Map<RelaySocket, string[]>();
+    for (const c of conv) {
+      for (const s of [c.visitor, c.agent]) roomsOf.set(s, [...(roomsOf.get(s) ?? []), c.conv]);
+    }
+    await Promise.all([...roomsOf].map(([s, rooms]) => s.join(rooms)));
+    const connectS = (performance.now() - start) / 1000;
+    log(`  ${AGENTS + VISITORS} sockets connected${peer === 'socketio' ? ' and in their rooms' : ''} in ${round(connectS, 2)} s`);
+    await sleep(1000);
+    const sendOne: SendOne = (i, dir, clientId, text) => {
+      const c = conv[i]!;
+      const [from, to] = dir === 'visitor_to_agent' ? [c.visitor, c.agent] : [c.agent, c.visitor];
+      from.send(to.uid, c.conv, clientId, text);
+      return to.uid;
+    };
+    const rates = [];
+    for (const rate of RATES) {
+      log(`peer ${peer}: rate ${rate} messages/s for ${SECONDS} s over ${pairs} conversations ...`);
+      rates.push(await ratePhase(target, rate, pairs, sendOne, () => 0));
+    }
+    return {
+      peer,
+      server: server.description,
+      /** The load: the same one process, the peer's client, nothing acked. */
+      connect_s: round(connectS, 2),
+      open_conversations: pairs,
+      assignments: 'not measured: the peers have no routing (the load pairs the sockets)',
+      rates,
+    };
+  } finally {
+    for (const s of socks) s.close();
+    for (const c of children.splice(0).reverse()) await c.stop();
+  }
+}
+
 async function pollStats<S>(get: () => Promise<S>, ok: (s: S) => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -403,7 +531,7 @@ async function pollStats<S>(get: () => Promise<S>, ok: (s: S) => boolean, timeou
   }
 }
 
-function table(r: Awaited<ReturnType<typeof run>>): string {
+function table(r: Awaited<ReturnType<typeof run>> & { peers: Awaited<ReturnType<typeof runPeer>>[] }): string {
   const a = r.assignments;
   const lines = [
     `PMQ chat bench, ${r.date}, ${r.machine.cpus} cores, node ${r.machine.node}; ${r.config.service}, redis ${r.config.redis}; ${r.load_process}`,
@@ -419,6 +547,16 @@ function table(r: Awaited<ReturnType<typeof run>>): string {
         `a->v p50 ${x.latency_ms.agent_to_visitor.p50} p99 ${x.latency_ms.agent_to_visitor.p99} ms  ` +
         `lost ${x.lost}  ${cpuText(x).replace('delivery', 'message')}`,
     ),
+    ...r.peers.flatMap((p) => [
+      `  peer ${p.peer}: ${p.server}; same load process, not acking; ${p.open_conversations} conversations paired by the load (assignment phase: PMQ only)`,
+      ...p.rates.map(
+        (x) =>
+          `    rate ${String(x.target_per_s).padStart(5)}/s  delivered ${String(x.delivered_per_s).padStart(5)}/s  ` +
+          `v->a p50 ${x.latency_ms.visitor_to_agent.p50} p99 ${x.latency_ms.visitor_to_agent.p99} ms  ` +
+          `a->v p50 ${x.latency_ms.agent_to_visitor.p50} p99 ${x.latency_ms.agent_to_visitor.p99} ms  ` +
+          `lost ${x.lost}  ${cpuText(x).replace('delivery', 'message')}`,
+      ),
+    ]),
   ];
   return lines.join('\n');
 }

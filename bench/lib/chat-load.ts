@@ -3,6 +3,7 @@
 // frame, acks each chat.message (both the echo of its own send and the other
 // side's), the acks of one moment in one frame as the client library does, and
 // hands the frames the bench watches to its handlers.
+import { io as ioClient } from 'socket.io-client';
 import WebSocket from 'ws';
 
 export interface ChatMessage {
@@ -114,4 +115,62 @@ export async function inBatches<T, R>(items: T[], concurrency: number, fn: (item
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return out;
+}
+
+/**
+ * A socket of a chat peer (bench/peers/chat-*-server.ts): the same visitor or
+ * agent, on the peer's own client. It acks nothing (the peers do not ask for it);
+ * each chat.message from the other side goes to onMessage.
+ */
+export interface RelaySocket {
+  uid: string;
+  /** One message to `to` (ws: named in the frame) in `conversation` (Socket.IO: its room). */
+  send(to: string, conversation: string, clientId: string, text: string): void;
+  /** Socket.IO: joins the rooms, resolved once joined; ws: nothing to do. */
+  join(conversations: string[]): Promise<void>;
+  close(): void;
+}
+
+export type RelayOnMessage = (sock: RelaySocket, m: { from: string; client_id: string }, at: number) => void;
+
+export async function connectRelay(peer: 'ws' | 'socketio', port: number, uid: string, onMessage: RelayOnMessage): Promise<RelaySocket> {
+  if (peer === 'ws') {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/?uid=${encodeURIComponent(uid)}`, { perMessageDeflate: false });
+    const sock: RelaySocket = {
+      uid,
+      send: (to, _conversation, clientId, text) => ws.send(JSON.stringify({ type: 'chat.send', to, client_id: clientId, text })),
+      join: () => Promise.resolve(),
+      close: () => ws.terminate(),
+    };
+    ws.on('message', (data) => {
+      const at = performance.now();
+      const frame = JSON.parse(data.toString()) as { type: string; from: string; client_id: string };
+      frameCounts.set(`ws:${frame.type}`, (frameCounts.get(`ws:${frame.type}`) ?? 0) + 1);
+      if (frame.type === 'chat.message') onMessage(sock, frame, at);
+    });
+    // The server registers the socket before its side of the handshake completes.
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.on('error', () => undefined);
+    return sock;
+  }
+  const socket = ioClient(`http://127.0.0.1:${port}`, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { uid } });
+  const sock: RelaySocket = {
+    uid,
+    send: (_to, conversation, clientId, text) => socket.emit('chat.send', { conversation, client_id: clientId, text }),
+    join: (conversations) => new Promise<void>((resolve) => socket.emit('join', conversations, () => resolve())),
+    close: () => socket.disconnect(),
+  };
+  socket.on('chat.message', (m: { from: string; client_id: string }) => {
+    const at = performance.now();
+    frameCounts.set('socketio:chat.message', (frameCounts.get('socketio:chat.message') ?? 0) + 1);
+    onMessage(sock, m, at);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return sock;
 }

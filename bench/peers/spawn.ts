@@ -5,6 +5,8 @@
 //   socketio  socketio-server.ts on a private redis-server the bench starts;
 //             clients: socket.io-client, websocket transport only
 // Neither client acks anything: the peers do not ask for it.
+// bench:chat's relays (chat-ws-server.ts, chat-socketio-server.ts) are forked the
+// same way (spawnChatPeer); their clients are in bench/lib/chat-load.ts.
 import { fork } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,18 +21,58 @@ export const PEERS: readonly Peer[] = ['ws', 'socketio'];
 
 /** Starts `peer` (and its Redis) in `dir`; what it starts is pushed on `children`, for the caller to stop. */
 export async function spawnPeer(peer: Peer, dir: string, children: Child[], log: (line: string) => void): Promise<Target> {
-  let redis: (Child & { url: string }) | undefined;
-  if (peer === 'socketio') {
-    redis = await startRedis(dir);
-    children.push(redis);
-  }
+  const redis = peer === 'socketio' ? await startRedis(dir) : undefined;
+  if (redis) children.push(redis);
+  const server = await forkServer(peer, `${peer === 'ws' ? 'ws' : 'socketio'}-server.ts`, dir, children, log, redis?.url);
+  return {
+    description: peer === 'ws' ? 'bare ws, in memory' : 'Socket.IO 4 + @socket.io/redis-adapter',
+    url: `http://127.0.0.1:${server.port}`,
+    apiKey: 'none',
+    processes: [{ role: peer, pid: server.pid }],
+    socketPid: server.pid,
+    socketInspectPort: server.inspectPort,
+    redisPids: redis ? [redis.pid] : [],
+    connect: peer === 'ws' ? (uid, on) => connectWs(server.port, uid, on) : (uid, on) => connectSocketIo(server.port, uid, on),
+  };
+}
+
+/** The chat peers of bench:chat: chat-ws-server.ts (in memory) or chat-socketio-server.ts (on its own redis-server). */
+export async function spawnChatPeer(
+  peer: Peer,
+  dir: string,
+  children: Child[],
+  log: (line: string) => void,
+): Promise<{ port: number; pid: number; redisPids: number[]; description: string }> {
+  const redis = peer === 'socketio' ? await startRedis(dir) : undefined;
+  if (redis) children.push(redis);
+  const server = await forkServer(`chat-${peer}`, `chat-${peer}-server.ts`, dir, children, log, redis?.url);
+  return {
+    port: server.port,
+    pid: server.pid,
+    redisPids: redis ? [redis.pid] : [],
+    description:
+      peer === 'ws'
+        ? 'bare ws relay, in memory (no storage, seq, acks, receipts or routing)'
+        : 'Socket.IO 4 + @socket.io/redis-adapter, a room per conversation (no storage, seq, acks, receipts or routing)',
+  };
+}
+
+/** Forks bench/peers/`script` (under tsx, an inspector on loopback) and waits for the port it reports. */
+async function forkServer(
+  name: string,
+  script: string,
+  dir: string,
+  children: Child[],
+  log: (line: string) => void,
+  redisUrl: string | undefined,
+): Promise<{ pid: number; port: number; inspectPort: number }> {
   const inspectPort = await freePort();
-  const logFile = join(dir, `${peer}.log`);
+  const logFile = join(dir, `${name}.log`);
   const out = openSync(logFile, 'a');
-  const child = fork(join(ROOT, 'bench', 'peers', `${peer === 'ws' ? 'ws' : 'socketio'}-server.ts`), [], {
+  const child = fork(join(ROOT, 'bench', 'peers', script), [], {
     cwd: ROOT,
     execArgv: ['--import', 'tsx', `--inspect=127.0.0.1:${inspectPort}`],
-    env: { PATH: process.env.PATH, ...(redis ? { REDIS_URL: redis.url } : {}) },
+    env: { PATH: process.env.PATH, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
     stdio: ['ignore', out, out, 'ipc'],
   });
   closeSync(out);
@@ -39,7 +81,7 @@ export async function spawnPeer(peer: Peer, dir: string, children: Child[], log:
     process: child,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) {
-        log(`${peer} server exited with ${child.exitCode ?? child.signalCode}:\n${tail(logFile, 20)}`);
+        log(`${name} server exited with ${child.exitCode ?? child.signalCode}:\n${tail(logFile, 20)}`);
         return;
       }
       const gone = new Promise((done) => child.once('exit', done));
@@ -48,27 +90,18 @@ export async function spawnPeer(peer: Peer, dir: string, children: Child[], log:
     },
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the ${peer} server did not listen within 60 s:\n${tail(logFile)}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`the ${name} server did not listen within 60 s:\n${tail(logFile)}`)), 60_000);
     child.once('message', (m: { port: number }) => {
       clearTimeout(timer);
       resolve(m.port);
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`the ${peer} server exited (${code ?? signal}) while starting:\n${tail(logFile)}`));
+      reject(new Error(`the ${name} server exited (${code ?? signal}) while starting:\n${tail(logFile)}`));
     });
   });
-  log(`${peer} server pid ${child.pid} on port ${port}${redis ? `, redis ${redis.url}` : ''}`);
-  return {
-    description: peer === 'ws' ? 'bare ws, in memory' : 'Socket.IO 4 + @socket.io/redis-adapter',
-    url: `http://127.0.0.1:${port}`,
-    apiKey: 'none',
-    processes: [{ role: peer, pid: child.pid! }],
-    socketPid: child.pid!,
-    socketInspectPort: inspectPort,
-    redisPids: redis ? [redis.pid] : [],
-    connect: peer === 'ws' ? (uid, on) => connectWs(port, uid, on) : (uid, on) => connectSocketIo(port, uid, on),
-  };
+  log(`${name} server pid ${child.pid} on port ${port}${redisUrl ? `, redis ${redisUrl}` : ''}`);
+  return { pid: child.pid!, port, inspectPort };
 }
 
 async function connectWs(port: number, uid: string, onMessage: (m: LoadMessage) => void): Promise<LoadSocket> {
