@@ -39,18 +39,17 @@ afterAll(async () => {
 /** What the main site does: post until a 202, then the batch is accepted. */
 async function postUntilAccepted(batch: TestEvent[], model: UnreadModel, refused: { n: number }): Promise<void> {
   // Past a minute of refusals the cluster is not coming back: fail, do not hang.
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const r = await t.http('POST', '/v1/events', { body: { events: batch } }).catch(() => ({ status: 0, body: null }));
-    if (r.status === 202) {
-      for (const e of batch) model.apply(e);
-      return;
-    }
-    refused.n++;
-    // A 503 asks for a retry after a moment; the failover takes that long anyway.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('a batch was never accepted');
+  await waitFor(
+    async () => {
+      const r = await t.http('POST', '/v1/events', { body: { events: batch } }).catch(() => ({ status: 0, body: null }));
+      if (r.status === 202) return true;
+      refused.n++;
+      return false;
+    },
+    60_000,
+    'a batch accepted',
+  );
+  for (const e of batch) model.apply(e);
 }
 
 /**
