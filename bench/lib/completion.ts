@@ -11,7 +11,7 @@
 import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { QUEUE } from '../../src/queues.js';
-import type { RedisClient } from '../../src/redis/client.js';
+import { mastersOf, type RedisClient } from '../../src/redis/client.js';
 import { untilReady } from '../../src/redis/connection.js';
 import { Keys } from '../../src/redis/keys.js';
 import { execEach } from '../../src/redis/slot-groups.js';
@@ -112,7 +112,7 @@ export class Completion {
   /** INFO `section` of the one Redis, or of each master of the cluster. */
   private async infos(section: string): Promise<string[]> {
     await untilReady(this.redis);
-    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const nodes = mastersOf(this.redis);
     return Promise.all(nodes.map((n) => n.info(section).catch(() => '')));
   }
 

@@ -8,3 +8,8 @@ export type RedisClient = Redis | Cluster;
 export function isCluster(redis: RedisClient): redis is Cluster {
   return redis instanceof Cluster;
 }
+
+/** The servers that hold the data: each master of a cluster, or the one Redis (what INFO and CONFIG are asked of). */
+export function mastersOf(redis: RedisClient): Redis[] {
+  return isCluster(redis) ? redis.nodes('master') : [redis];
+}

@@ -5,7 +5,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { isCluster, type RedisClient } from './client.js';
+import { isCluster, mastersOf, type RedisClient } from './client.js';
 import { defineScripts } from './scripts.js';
 
 type HostPort = { host: string; port: number };
@@ -147,7 +147,7 @@ function createSingle(target: RedisTarget, name: string, extra: RedisOptions): R
  */
 export async function checkEvictionPolicy(redis: RedisClient, logger: Logger): Promise<void> {
   // On a cluster each master has its own setting: one that evicts is enough to lose data.
-  const nodes: Redis[] = isCluster(redis) ? redis.nodes('master') : [redis];
+  const nodes = mastersOf(redis);
   for (const node of nodes) {
     try {
       const reply = (await node.config('GET', 'maxmemory-policy')) as string[];
