@@ -11,7 +11,7 @@ export async function putAgent(stores: ChatStores, id: string, record: { name: s
   const moves = await stores.routing.setAgent(agent, record);
   const changes = await recordMoves(stores, moves, now);
   await stores.notifier.changed(changes);
-  return { created: moves.result.created, agent: (await agentState(stores, agent))!, changes };
+  return { created: moves.result.created, agent: (await stores.routing.agent(agent))!, changes };
 }
 
 export async function deleteAgent(stores: ChatStores, id: string, now: Date) {
@@ -25,8 +25,4 @@ export async function deleteAgent(stores: ChatStores, id: string, now: Date) {
 
 export function listAgents(stores: ChatStores): Promise<AgentState[]> {
   return stores.routing.agents();
-}
-
-async function agentState(stores: ChatStores, agent: string): Promise<AgentState | undefined> {
-  return (await stores.routing.agents()).find((a) => a.agent === agent);
 }

@@ -21,7 +21,7 @@ export interface ChatWelcome {
 
 export async function chatWelcome(stores: ChatStores, uid: string): Promise<ChatWelcome> {
   if (isAgentId(uid)) {
-    const state = (await stores.routing.agents()).find((a) => a.agent === uid);
+    const state = await stores.routing.agent(uid);
     const held = state ? await stores.routing.heldBy(uid) : [];
     const conversations = (await Promise.all(held.map((id) => stores.conversations.get(id)))).filter((c): c is Conversation => c !== null);
     return {

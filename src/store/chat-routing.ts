@@ -125,6 +125,24 @@ export class ChatRouting {
     });
   }
 
+  /** One agent's state, in one round trip (all on {cs}); null for an agent not registered. */
+  async agent(agent: string): Promise<AgentState | null> {
+    const replies = (await this.redis
+      .pipeline()
+      .hget(this.k.agents, agent)
+      .hget(this.k.status, agent)
+      .zscore(this.k.grace, agent)
+      .zcard(this.k.heldByPrefix + agent)
+      .exec()) ?? [];
+    const [record, status, grace, load] = replies.map(([err, reply]) => {
+      if (err) throw err;
+      return reply;
+    }) as [string | null, string | null, string | null, number];
+    if (record === null) return null;
+    const { name, capacity } = JSON.parse(record) as AgentRecord;
+    return { agent, name, capacity, status: (status ?? 'offline') as AgentState['status'], inGrace: grace !== null, load: Number(load) };
+  }
+
   /** The conversations an agent holds, oldest first (at most their capacity). */
   heldBy(agent: string): Promise<string[]> {
     return this.redis.zrange(this.k.heldByPrefix + agent, 0, -1);

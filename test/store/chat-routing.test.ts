@@ -134,6 +134,7 @@ describe('ChatRouting, by example', () => {
     await r.setAgent('agent:b', { name: 'B', capacity: 1 });
     expect(((await r.setAgent('agent:c', { name: 'C', capacity: 1 }).catch((e: unknown) => e)) as HttpError).code).toBe('too_many_agents');
     expect((await r.setAgent('agent:b', { name: 'Bee', capacity: 3 })).result).toEqual({ created: false });
+    expect(await r.agent('agent:c')).toBeNull();
     expect((await r.agents()).map((a) => [a.agent, a.name, a.capacity])).toEqual([
       ['agent:a', 'A', 1],
       ['agent:b', 'Bee', 3],
@@ -187,6 +188,8 @@ async function expectSameState(r: ChatRouting, m: RoutingModel): Promise<void> {
       .map(([agent, a]) => [agent, a.capacity, a.status, a.graceUntil !== null, a.held.size]),
   );
   for (const a of agents) {
+    // One agent read alone is the same as in the list.
+    expect(await r.agent(a.agent)).toEqual(a);
     expect(a.load, `${a.agent} over capacity`).toBeLessThanOrEqual(a.capacity);
     expect((await r.heldBy(a.agent)).sort()).toEqual([...m.agents.get(a.agent)!.held.keys()].sort());
   }
