@@ -1,10 +1,10 @@
 // What agents and admins do to a conversation, whatever the front end (WS
 // `chat.resolve` / `chat.transfer`, HTTP POST .../resolve, .../transfer), and
 // who may see one. An agent acts on the conversations they hold, an admin on any.
-import type { ChatMessage, Conversation } from '../chat/conversation.js';
+import type { ChatMessage, Conversation, ConversationChange } from '../chat/conversation.js';
 import { NoConversationError, NotParticipantError } from '../errors.js';
 import { actorOf, type ChatCaller } from './chat-caller.js';
-import { recordMoves, type ChatStores, type ConversationChange } from './chat-moves.js';
+import { recordMoves, type ChatStores } from './chat-moves.js';
 
 /** The conversation, when the caller may see it: its visitor, its agent, any agent while it waits, an admin. */
 export async function viewConversation(stores: ChatStores, caller: ChatCaller, id: string): Promise<Conversation> {

@@ -10,7 +10,6 @@ import type { ChatConversations } from '../store/chat-conversations.js';
 import type { ChatRouting } from '../store/chat-routing.js';
 import type { ChatUploads } from '../store/chat-uploads.js';
 
-export type { ConversationChange };
 
 export interface ChatStores {
   routing: ChatRouting;

@@ -2,9 +2,9 @@
 // .../messages). A visitor's message finds its conversation, opening it (new, or
 // the last one again) and routing it when needed; an agent writes only in a
 // conversation they hold. Once per client_id: a resend returns the first message.
-import type { ChatMessage } from '../chat/conversation.js';
+import type { ChatMessage, ConversationChange } from '../chat/conversation.js';
 import { ChatConflictError, NotParticipantError, ValidationError } from '../errors.js';
-import { recordMoves, type ChatStores, type ConversationChange } from './chat-moves.js';
+import { recordMoves, type ChatStores } from './chat-moves.js';
 import { checkImageOf } from './chat-uploads.js';
 import type { ChatCaller } from './chat-caller.js';
 
@@ -40,8 +40,7 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
     if (input.conversation === null) throw new ValidationError('conversation: an agent names the conversation', 'conversation');
     await imageBelongs(stores, input.conversation, input.image);
     const added = await stores.conversations.addMessage(input.conversation, message, now);
-    if (!added.duplicate) await stores.notifier.message(added.message, added.visitor, added.agent);
-    if (!added.duplicate) stores.metrics?.message(message.kind);
+    await announce(stores, added, message.kind);
     if (added.firstReply) await stores.metrics?.firstReply(input.conversation, now);
     return { message: added.message, duplicate: added.duplicate, changes: [], queuePosition: null, firstReply: added.firstReply };
   }
@@ -56,8 +55,7 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
       throw err;
     });
     if (added !== null) {
-      if (!added.duplicate) await stores.notifier.message(added.message, added.visitor, added.agent);
-      if (!added.duplicate) stores.metrics?.message(message.kind);
+      await announce(stores, added, message.kind);
       // No agent yet: it waits, or its routing was cut short by a crash; routing is idempotent.
       const routed = added.agent === null ? await routeIfQueued(stores, named, null, now) : { changes: [], position: null };
       await stores.notifier.changed(routed.changes);
@@ -77,8 +75,7 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
   const routed = await routeIfQueued(stores, opened.conversation.id, opened.lastAgent, now);
   await stores.notifier.changed([...changes, ...routed.changes]);
   const added = await stores.conversations.addMessage(opened.conversation.id, message, now);
-  if (!added.duplicate) await stores.notifier.message(added.message, added.visitor, added.agent);
-  if (!added.duplicate) stores.metrics?.message(message.kind);
+  await announce(stores, added, message.kind);
   return {
     message: added.message,
     duplicate: added.duplicate,
@@ -86,6 +83,17 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
     queuePosition: routed.position,
     firstReply: false,
   };
+}
+
+/** A new message (not a resend) goes to the sockets of both sides, and is counted. */
+async function announce(
+  stores: ChatStores,
+  added: Awaited<ReturnType<ChatStores['conversations']['addMessage']>>,
+  kind: 'text' | 'image',
+): Promise<void> {
+  if (added.duplicate) return;
+  await stores.notifier.message(added.message, added.visitor, added.agent);
+  stores.metrics?.message(kind);
 }
 
 /** An image message carries an upload of its own conversation (400 on `image` otherwise). */

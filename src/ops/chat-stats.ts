@@ -10,7 +10,8 @@ import type { ChatConversations } from '../store/chat-conversations.js';
 import type { ChatRouting } from '../store/chat-routing.js';
 import { ChatStats } from '../store/chat-stats.js';
 import { readStats } from '../store/stats.js';
-import type { ChatMetrics, ConversationChange } from './chat-moves.js';
+import type { ConversationChange } from '../chat/conversation.js';
+import type { ChatMetrics } from './chat-moves.js';
 
 type ChatPromMetrics = Pick<Metrics, 'chatAssignments' | 'chatWait' | 'chatFirstResponse' | 'chatMessages' | 'chatUploadsRefused'>;
 

@@ -49,10 +49,15 @@ export class QueuePositions {
       this.again = true;
       return;
     }
+    this.tellIn(0);
+  }
+
+  /** A tell `ms` from now, unless one is due already. */
+  private tellIn(ms: number): void {
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       void this.tellNow();
-    }, 0);
+    }, ms);
   }
 
   /** A handling time (ms) for the eta: a conversation resolved `ms` after it was assigned. */
@@ -72,10 +77,7 @@ export class QueuePositions {
       const mine = await this.redis.set(this.k.queueTick, '1', 'PX', QUEUE_TICK_MS, 'NX');
       if (mine === null) {
         const wait = Math.max(10, await this.redis.pttl(this.k.queueTick));
-        this.timer ??= setTimeout(() => {
-          this.timer = undefined;
-          void this.tellNow();
-        }, wait);
+        this.tellIn(wait);
         return;
       }
       await this.tell();

@@ -107,12 +107,9 @@ export class ChatConversations {
 
   /** Messages after `afterSeq`, oldest first, at most `limit`: what a participant has not yet received. */
   async messagesAfter(conversation: string, afterSeq: number, limit: number): Promise<ChatMessage[]> {
-    const k = this.keys.conversation(conversation);
-    const last = Number((await this.redis.hget(k.record, 'last_seq')) ?? 0);
+    const last = await this.lastSeq(conversation);
     const count = Math.min(limit, MAX_PAGE, last - afterSeq);
-    if (count <= 0) return [];
-    const stored = await this.redis.hmget(k.messages, ...Array.from({ length: count }, (_, i) => String(afterSeq + 1 + i)));
-    return stored.flatMap((json) => (json === null ? [] : [JSON.parse(json) as ChatMessage]));
+    return this.bySeq(conversation, Array.from({ length: Math.max(0, count) }, (_, i) => afterSeq + 1 + i));
   }
 
   /** The seq up to which the conversation's messages are out to the sockets (see push/chat-notifier.ts). */
@@ -173,13 +170,20 @@ export class ChatConversations {
    * the newest when null). Seqs have no gaps, so a page is one HMGET.
    */
   async messages(conversation: string, before: number | null, limit: number): Promise<ChatMessage[]> {
-    const k = this.keys.conversation(conversation);
-    const last = Number((await this.redis.hget(k.record, 'last_seq')) ?? 0);
+    const last = await this.lastSeq(conversation);
     const top = Math.min(last, before === null ? last : before - 1);
     const count = Math.min(limit, MAX_PAGE, top);
-    if (count <= 0) return [];
-    const seqs = Array.from({ length: count }, (_, i) => top - i);
-    const stored = await this.redis.hmget(k.messages, ...seqs.map(String));
+    return this.bySeq(conversation, Array.from({ length: Math.max(0, count) }, (_, i) => top - i));
+  }
+
+  private async lastSeq(conversation: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.conversation(conversation).record, 'last_seq')) ?? 0);
+  }
+
+  /** The messages of these seqs, in their order (seqs have no gaps: one HMGET). */
+  private async bySeq(conversation: string, seqs: number[]): Promise<ChatMessage[]> {
+    if (seqs.length === 0) return [];
+    const stored = await this.redis.hmget(this.keys.conversation(conversation).messages, ...seqs.map(String));
     return stored.flatMap((json) => (json === null ? [] : [JSON.parse(json) as ChatMessage]));
   }
 }
