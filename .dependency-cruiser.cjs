@@ -11,6 +11,7 @@
 //   bottom        src/events, src/chat, src/protocol, src/errors.ts, src/config.ts,
 //                 src/logger.ts, src/metrics.ts: no I/O of their own
 //   client        src/client: the protocol and nothing else of the server
+//   pages         web/src: the client (and through it the protocol), nothing else
 //
 // src/context.ts (the shared context) is named by the composition and the front
 // ends only; below them a module declares the few things it uses.
@@ -39,6 +40,7 @@ module.exports = {
     forbid('redis-below-state', 'the connection, keys and scripts know no state module', { path: REDIS }, { path: `${STATE}|${PUSH}|${OPS}|${FRONT}|${COMPOSITION}` }),
     forbid('bottom-is-bottom', 'protocol, domain types, errors, config, logs and metrics do no I/O and import only each other', { path: BOTTOM }, { path: '^(src|workers)/', pathNot: [BOTTOM] }),
     forbid('client-takes-protocol-only', 'the client runs in browsers: it takes the protocol and nothing else of the server', { path: '^src/client/' }, { path: '^(src|workers)/', pathNot: ['^src/(client|protocol)/'] }),
+    forbid('pages-take-the-client-only', 'the pages run in browsers and speak to PMQ as any client does', { path: '^web/' }, { path: '^(src|workers)/', pathNot: ['^src/(client|protocol)/'] }),
     forbid('protocol-takes-no-server-code', 'the client loads protocol/ in browsers', { path: '^src/protocol/' }, { path: '^(src|workers)/', pathNot: ['^src/(protocol|events|chat)/'] }),
     forbid(
       'context-for-front-ends-only',
@@ -46,7 +48,7 @@ module.exports = {
       { path: `${OPS}|${PUSH}|${STATE}|${REDIS}|${BOTTOM}|^src/client/` },
       { path: '^src/context\\.ts$' },
     ),
-    forbid('src-not-on-tests-or-benches', 'what ships does not load what tests it', { path: '^(src|workers)/' }, { path: '^(test|bench|examples)/' }),
+    forbid('src-not-on-tests-or-benches', 'what ships does not load what tests it', { path: '^(src|workers|web)/' }, { path: '^(test|bench|examples)/' }),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

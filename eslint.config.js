@@ -13,4 +13,6 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // The pages run in browsers.
+  { files: ['web/src/**'], languageOptions: { globals: globals.browser } },
 );

@@ -70,6 +70,7 @@ const envSchema = z.object({
   PMQ_TOKEN_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
   PMQ_AUTH_URL: z.url().optional(),
   PMQ_ADMIN_KEY: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  PMQ_WEB_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PMQ_LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
 
@@ -194,6 +195,8 @@ export interface Config {
   tokenSecretGenerated: boolean;
   authUrl: string | undefined;
   adminKey: string | undefined;
+  /** The built pages (npm run build: dist/web); unset: dist/web of the package. */
+  webDir: string | undefined;
   logLevel: string;
   /** `auto`: pretty on a terminal outside production, else JSON (src/logger.ts). */
   logFormat: 'json' | 'pretty' | 'auto';
@@ -293,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     env: e.NODE_ENV,
     port: e.PORT,
+    webDir: e.PMQ_WEB_DIR,
     redisUrl: e.REDIS_URL,
     redisSentinels: e.PMQ_REDIS_SENTINELS,
     redisSentinelMaster: e.PMQ_REDIS_SENTINEL_MASTER,

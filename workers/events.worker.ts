@@ -17,7 +17,7 @@ export function eventsProcessor(ctx: EventsDeps) {
     // push's latency goes (the queue and the event loop, or the apply and publish).
     ctx.metrics.pushLatency.observe({ stage: 'queued' }, Math.max(0, Date.now() - job.timestamp) / 1000);
     const result = await applyEvents(ctx.redis, ctx.keys, job.data.events, ctx.config.redisWait);
-    ctx.stats.add({ fast: result.pending });
+    ctx.stats.add({ applied: result.applied, fast: result.pending });
     ctx.metrics.eventsApplied.inc(result.applied);
     ctx.metrics.eventsDuplicate.inc(result.duplicates);
 

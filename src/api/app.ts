@@ -18,7 +18,8 @@ import { chatUploadsRouter } from './routes/chat-uploads.js';
 import { chatVisitorsRouter } from './routes/chat-visitors.js';
 import { eventsRouter, type EventsRouteDeps } from './routes/events.js';
 import { healthRouter, type HealthDeps } from './routes/health.js';
-import { tokensRouter } from './routes/tokens.js';
+import { pagesRouter } from './routes/pages.js';
+import { devTokensRouter, tokensRouter } from './routes/tokens.js';
 import { usersRouter } from './routes/users.js';
 
 /** What the app and its routes use: the union of the routes' own. */
@@ -71,6 +72,8 @@ export function createApp(ctx: AppDeps, auth: Authenticator, opts: { api: boolea
     // Its body is an image, streamed to disk: not JSON, and over PMQ_MAX_BODY_BYTES.
     app.use(chatUploadsRouter(ctx, auth, adminKeys, limiter));
     app.use(chatAdminRouter(ctx, adminKeys, body));
+    app.use(devTokensRouter(ctx, auth, body));
+    app.use(pagesRouter(ctx.config));
   }
 
   app.use(() => {

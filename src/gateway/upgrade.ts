@@ -11,10 +11,21 @@ export function acceptedUpgrade(req: IncomingMessage, socket: Duplex, opts: { or
   if (url.pathname !== WS_PATH) return refuse(socket, 404, 'Not Found');
   if (opts.stopping) return refuse(socket, 503, 'Service Unavailable');
   // The allow-list keeps other sites' pages out (browsers always send Origin);
-  // a client without one (a mobile app, a server) is no such page.
+  // a client without one (a mobile app, a server) is no such page, and PMQ's own
+  // pages (the console, the widget's frame) are served from the host they call.
   const origin = req.headers.origin;
-  if (opts.origins.length > 0 && origin !== undefined && !opts.origins.includes(origin)) return refuse(socket, 403, 'Forbidden');
+  if (opts.origins.length > 0 && origin !== undefined && !opts.origins.includes(origin) && !sameHost(origin, req.headers.host)) {
+    return refuse(socket, 403, 'Forbidden');
+  }
   return url;
+}
+
+function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
 
 function refuse(socket: Duplex, status: number, text: string): undefined {

@@ -80,7 +80,8 @@ export interface AdminStats {
   assignments_last_hour: number;
   wait_seconds: Percentiles;
   first_response_seconds: Percentiles;
-  notifications: { pending_fast: number; pending_delayed: number; purged: number };
+  /** events_applied counts from the first event on: a reader's two readings give events per second. */
+  notifications: { events_applied: number; pending_fast: number; pending_delayed: number; purged: number };
 }
 
 export async function adminStats(deps: AdminStatsDeps, now: Date): Promise<AdminStats> {
@@ -98,7 +99,7 @@ export async function adminStats(deps: AdminStatsDeps, now: Date): Promise<Admin
     assignments_last_hour: hour.assignments,
     wait_seconds: percentiles(hour.waits),
     first_response_seconds: percentiles(hour.firstResponses),
-    notifications: { pending_fast: tallies.fast, pending_delayed: tallies.delayed, purged: tallies.purged },
+    notifications: { events_applied: tallies.applied, pending_fast: tallies.fast, pending_delayed: tallies.delayed, purged: tallies.purged },
   };
 }
 

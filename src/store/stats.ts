@@ -1,4 +1,4 @@
-// Service-wide tallies: messages per tier and purges. Each write goes to one
+// Service-wide tallies: events applied, messages per tier and purges. Each write goes to one
 // shard's hash, picked at random, so that no one slot takes every process'
 // writes under Cluster; a reading sums the shards (and the single hash of before
 // the shards, left as it was).
@@ -13,7 +13,7 @@ import type { Logger } from '../logger.js';
 import type { Keys } from '../redis/keys.js';
 import { execEach, type KeyedCommand } from '../redis/slot-groups.js';
 
-export type StatName = 'fast' | 'delayed' | 'purged' | 'purged_pending' | 'purged_unread';
+export type StatName = 'applied' | 'fast' | 'delayed' | 'purged' | 'purged_pending' | 'purged_unread';
 export type StatDelta = Partial<Record<StatName, number>>;
 
 export async function addStats(redis: RedisClient, keys: Keys, delta: StatDelta): Promise<void> {
@@ -33,6 +33,7 @@ export async function readStats(redis: RedisClient, keys: Keys): Promise<Record<
   )) as Record<string, string>[];
   const n = (k: StatName) => hashes.reduce((sum, raw) => sum + Number(raw[k] ?? 0), 0);
   return {
+    applied: n('applied'),
     fast: n('fast'),
     delayed: n('delayed'),
     purged: n('purged'),

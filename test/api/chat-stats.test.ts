@@ -76,7 +76,7 @@ describe('GET /v1/admin/stats and the pmq_chat_* metrics', () => {
       assignments_last_hour: 0,
       wait_seconds: { p50: null, p90: null },
       first_response_seconds: { p50: null, p90: null },
-      notifications: { pending_fast: 0, pending_delayed: 0, purged: 0 },
+      notifications: { events_applied: 0, pending_fast: 0, pending_delayed: 0, purged: 0 },
     });
     const ann = await agent('ann', 1);
     const bob = await agent('bob', 1);
@@ -228,7 +228,7 @@ describe('GET /v1/admin/stats and the pmq_chat_* metrics', () => {
     expect(m.get('pmq_chat_uploads_refused_total{cause="image_too_large"}')).toBe(2);
   });
 
-  it("adds the notifications' side: pending by tier and purges, service-wide", async () => {
+  it("adds the notifications' side: events applied, pending by tier and purges, service-wide", async () => {
     t = await startTestService({ roles: ['api', 'worker'], env: { PMQ_ADMIN_KEY: ADMIN_KEY } });
     const post = await t.http('POST', '/v1/events', {
       body: { events: [1, 2, 3].map((i) => ({ id: `n${i}`, type: 'comment', to: i === 3 ? 'otto' : 'nina', from: 'x' })) },
@@ -237,7 +237,12 @@ describe('GET /v1/admin/stats and the pmq_chat_* metrics', () => {
     await drained(t);
     // The tallies are flushed once a second.
     await waitFor(async () => (await stats()).notifications.pending_fast === 3, 10_000, 'pending_fast to reach 3');
-    expect((await stats()).notifications).toEqual({ pending_fast: 3, pending_delayed: 0, purged: 0 });
+    expect((await stats()).notifications).toEqual({ events_applied: 3, pending_fast: 3, pending_delayed: 0, purged: 0 });
+    // The same events again (a retried POST) are no new events.
+    await t.http('POST', '/v1/events', { body: { events: [{ id: 'n1', type: 'comment', to: 'nina', from: 'x' }, { id: 'n4', type: 'comment', to: 'nina', from: 'x' }] } });
+    await drained(t);
+    await waitFor(async () => (await stats()).notifications.events_applied === 4, 10_000, 'events_applied to reach 4');
+    expect((await stats()).notifications).toEqual({ events_applied: 4, pending_fast: 4, pending_delayed: 0, purged: 0 });
   });
 
   it('takes the admin key only; without one configured, there is no such route', async () => {

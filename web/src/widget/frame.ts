@@ -1,0 +1,3 @@
+import { byId, h, replace } from '../lib/dom.js';
+
+replace(byId('app'), h('p', null, 'chat'));

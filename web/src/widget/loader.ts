@@ -1,0 +1,2 @@
+// The widget's loader (a placeholder until the widget lands)
+export {};
