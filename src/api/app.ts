@@ -13,6 +13,7 @@ import { errorHandler } from './error-handler.js';
 import { RateLimiter } from './rate-limiter.js';
 import { KeySet } from '../auth/key-set.js';
 import { chatAdminRouter } from './routes/chat-admin.js';
+import { chatAgentsRouter } from './routes/chat-agents.js';
 import { chatConversationsRouter } from './routes/chat-conversations.js';
 import { chatUploadsRouter } from './routes/chat-uploads.js';
 import { chatVisitorsRouter } from './routes/chat-visitors.js';
@@ -69,6 +70,7 @@ export function createApp(ctx: AppDeps, auth: Authenticator, opts: { api: boolea
     app.use(chatVisitorsRouter(ctx, auth, body));
     const adminKeys = new KeySet(ctx.config.adminKey === undefined ? [] : [ctx.config.adminKey]);
     app.use(chatConversationsRouter(ctx, auth, adminKeys, limiter, body));
+    app.use(chatAgentsRouter(ctx, auth, adminKeys, limiter));
     // Its body is an image, streamed to disk: not JSON, and over PMQ_MAX_BODY_BYTES.
     app.use(chatUploadsRouter(ctx, auth, adminKeys, limiter));
     app.use(chatAdminRouter(ctx, adminKeys, body));

@@ -26,3 +26,15 @@ export async function deleteAgent(stores: ChatStores, id: string, now: Date) {
 export function listAgents(stores: ChatStores): Promise<AgentState[]> {
   return stores.routing.agents();
 }
+
+/** One agent's public face, {id, name}: what a visitor's widget shows of who answers. */
+export async function agentCard(stores: Pick<ChatStores, 'routing'>, id: string): Promise<{ id: string; name: string }> {
+  const a = await stores.routing.agent(agentUid(id));
+  if (a === null) throw new UnknownAgentError(`no agent agent:${id} is registered`);
+  return { id: a.agent, name: a.name };
+}
+
+/** An agent as the admin and the agents' own list show them. */
+export function agentView(a: AgentState) {
+  return { id: a.agent, name: a.name, capacity: a.capacity, status: a.status, in_grace: a.inGrace, load: a.load };
+}

@@ -219,3 +219,28 @@ describe('conversations over HTTP', () => {
     expect((await t.http('GET', `/v1/chat/conversations/${id}`, { auth: hal })).body.conversation.last_seq).toBe(3);
   });
 });
+
+describe("the agents as the chat's pages see them", () => {
+  it('lists umary agent to agents and admins, and names one agent to anyone in the chat', async () => {
+    const quin = await onlineAgent('quin', 2);
+    expect((await admin('PUT', '/v1/admin/agents/uma', { name: 'Uma', capacity: 1 })).status).toBe(201);
+    const list = await t.http('GET', '/v1/chat/agents', { auth: quin });
+    expect(list.status).toBe(200);
+    expect(list.body.agents).toContainEqual({ id: 'agent:quin', name: 'Agent quin', capacity: 2, status: 'online', in_grace: false, load: 0 });
+    expect(list.body.agents).toContainEqual({ id: 'agent:uma', name: 'Uma', capacity: 1, status: 'offline', in_grace: false, load: 0 });
+    expect((await t.http('GET', '/v1/chat/agents', { auth: ADMIN_KEY })).body.agents).toEqual(list.body.agents);
+
+    // A visitor (a site user here) asks the name of whoumar answers, by the id conversations carry.
+    const visitor = await tokenOf('site-user-7');
+    expect(await t.http('GET', '/v1/chat/agents/agent:uma', { auth: visitor })).toEqual({ status: 200, body: { agent: { id: 'agent:uma', name: 'Uma' } } });
+    expect(await t.http('GET', '/v1/chat/agents/uma', { auth: visitor })).toEqual({ status: 200, body: { agent: { id: 'agent:uma', name: 'Uma' } } });
+    expectError(await t.http('GET', '/v1/chat/agents', { auth: visitor }), 403, 'forbidden');
+    expectError(await t.http('GET', '/v1/chat/agents/agent:nobody', { auth: visitor }), 404, 'unknown_agent');
+    expectError(await t.http('GET', '/v1/chat/agents/a%20b', { auth: visitor }), 400, 'invalid_request', 'id');
+    // The main site's API key is no chat caller; nor is nothing.
+    expectError(await t.http('GET', '/v1/chat/agents/agent:uma'), 403, 'forbidden');
+    expectError(await t.http('GET', '/v1/chat/agents/agent:uma', { auth: null }), 401, 'unauthorized');
+    // Registered for this test only: the conversations of the others are not theirs to take.
+    for (const id of ['quin', 'uma']) expect((await admin('DELETE', `/v1/admin/agents/${id}`)).status).toBe(204);
+  });
+});

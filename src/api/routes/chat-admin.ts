@@ -5,19 +5,13 @@ import type { Context } from '../../context.js';
 import { AGENT_ID_PART } from '../../chat/participants.js';
 import { agentBody } from '../../chat/chat-schemas.js';
 import { ValidationError, fromZod } from '../../errors.js';
-import { deleteAgent, listAgents, putAgent } from '../../ops/chat-agents.js';
+import { agentView, deleteAgent, listAgents, putAgent } from '../../ops/chat-agents.js';
 import { adminStats } from '../../ops/chat-stats.js';
-import type { AgentState } from '../../store/chat-routing.js';
 import { requireAdminKey } from '../auth.js';
 import type { KeySet } from '../../auth/key-set.js';
 import { objectBody } from '../body.js';
 
 type ChatAdminDeps = Pick<Context, 'chat' | 'clock' | 'config' | 'redis' | 'keys'>;
-
-/** An agent as GET /v1/admin/agents shows it. */
-function agentView(a: AgentState) {
-  return { id: a.agent, name: a.name, capacity: a.capacity, status: a.status, in_grace: a.inGrace, load: a.load };
-}
 
 export function chatAdminRouter(ctx: ChatAdminDeps, adminKeys: KeySet, body: RequestHandler): Router {
   const router = Router();
