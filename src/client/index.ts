@@ -1,9 +1,10 @@
-export { PmqClient } from './pmq-client.js';
+export { CLOSE_OFFLINE, PmqClient } from './pmq-client.js';
 export type {
   ClientEvents,
   ErrorFrame,
   HelloFrame,
   MessageFrame,
+  NetworkWatch,
   PmqClientOptions,
   Unread,
   WebSocketConstructor,

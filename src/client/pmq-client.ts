@@ -86,9 +86,38 @@ export interface PmqClientOptions {
   reconnect?: { minMs?: number; maxMs?: number } | false;
   /** How many recent message ids are remembered to drop duplicates. Default 10,000. */
   dedupeWindow?: number;
+  /**
+   * Where the browser says it went offline and back (`offline` and `online`
+   * events) and whether it is online now. A socket can look open for minutes
+   * after the network went away: on `offline` the client drops it at once and
+   * waits; on `online` it reconnects without waiting for its backoff. Default:
+   * the browser's window (none in Node); false: not watched.
+   */
+  network?: NetworkWatch | false;
+}
+
+/** The browser's window as the client watches it: EventTarget and navigator.onLine. */
+export interface NetworkWatch {
+  addEventListener(type: 'online' | 'offline', fn: () => void): void;
+  removeEventListener(type: 'online' | 'offline', fn: () => void): void;
+  online(): boolean;
+}
+
+/** The browser's network events, where there is a browser. */
+function browserNetwork(): NetworkWatch | undefined {
+  const w = globalThis as { addEventListener?: unknown; removeEventListener?: unknown; navigator?: { onLine?: boolean } };
+  if (typeof w.addEventListener !== 'function' || typeof w.removeEventListener !== 'function' || typeof w.navigator?.onLine !== 'boolean') return undefined;
+  const target = globalThis as unknown as Pick<NetworkWatch, 'addEventListener' | 'removeEventListener'>;
+  return {
+    addEventListener: (type, fn) => target.addEventListener(type, fn),
+    removeEventListener: (type, fn) => target.removeEventListener(type, fn),
+    online: () => w.navigator?.onLine !== false,
+  };
 }
 
 const OPEN = 1;
+/** The `close` event's code when the client dropped its socket because the browser went offline (as 1006: no close frame came). */
+export const CLOSE_OFFLINE = 1006;
 
 type Listener<T> = (payload: T) => void;
 
@@ -108,8 +137,12 @@ export class PmqClient {
   /** Chat sends not yet echoed nor refused, by client_id: sent again at every sign-in. */
   private readonly outbox = new Map<string, object>();
   private sends = 0;
+  private readonly network: NetworkWatch | undefined;
+  private offline = false;
 
-  constructor(private readonly opts: PmqClientOptions) {}
+  constructor(private readonly opts: PmqClientOptions) {
+    this.network = opts.network === false ? undefined : (opts.network ?? browserNetwork());
+  }
 
   /** The chat: sends, reads, typing; agents' resolve, transfer and status. */
   readonly chat = {
@@ -170,6 +203,11 @@ export class PmqClient {
 
   connect(): void {
     this.closedByUser = false;
+    if (this.network) {
+      this.network.addEventListener('offline', this.wentOffline);
+      this.network.addEventListener('online', this.cameOnline);
+      this.offline = !this.network.online();
+    }
     void this.open();
   }
 
@@ -177,8 +215,30 @@ export class PmqClient {
   close(): void {
     this.closedByUser = true;
     clearTimeout(this.timer);
+    this.network?.removeEventListener('offline', this.wentOffline);
+    this.network?.removeEventListener('online', this.cameOnline);
     this.ws?.close(1000, 'client closed');
   }
+
+  /** The browser lost its network: the socket is dead whatever it says; wait for `online`. */
+  private readonly wentOffline = (): void => {
+    this.offline = true;
+    clearTimeout(this.timer);
+    const ws = this.ws;
+    if (ws === undefined) return;
+    this.ws = undefined;
+    this._uid = undefined;
+    ws.close(1000, 'offline');
+    this.emit('close', { code: CLOSE_OFFLINE, reason: 'the browser went offline', willReconnect: true });
+  };
+
+  private readonly cameOnline = (): void => {
+    this.offline = false;
+    if (this.closedByUser || this.ws !== undefined) return;
+    clearTimeout(this.timer);
+    this.attempt = 0;
+    void this.open();
+  };
 
   /** Acks messages; the acks of one moment go out in one frame. */
   ack(ids: string[]): void {
@@ -206,6 +266,7 @@ export class PmqClient {
   }
 
   private async open(): Promise<void> {
+    if (this.offline) return; // `online` opens
     const Ctor = this.opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Ctor) throw new Error('no WebSocket implementation: pass one (e.g. from the ws package)');
     let token: string;
@@ -214,7 +275,7 @@ export class PmqClient {
     } catch {
       return this.scheduleReconnect();
     }
-    if (this.closedByUser) return;
+    if (this.closedByUser || this.offline) return;
     const ws = new Ctor(this.opts.url);
     this.ws = ws;
     ws.onopen = () => {
@@ -304,7 +365,7 @@ export class PmqClient {
   }
 
   private scheduleReconnect(): void {
-    if (this.closedByUser) return;
+    if (this.closedByUser || this.offline) return;
     const { minMs = 500, maxMs = 30_000 } = this.opts.reconnect || {};
     const cap = Math.min(maxMs, minMs * 2 ** this.attempt++);
     this.timer = setTimeout(() => void this.open(), Math.random() * cap);

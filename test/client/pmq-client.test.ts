@@ -1,7 +1,7 @@
 // The client library against a real service: reconnects, re-auth, dedupe.
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PmqClient, type WebSocketConstructor } from '../../src/client/index.js';
+import { CLOSE_OFFLINE, PmqClient, type NetworkWatch, type WebSocketConstructor } from '../../src/client/index.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { startTestService, waitFor, type TestService } from '../helpers/service.js';
 import { mintToken, recordingClient, wsUrl } from '../helpers/ws-client.js';
@@ -57,6 +57,33 @@ describe('PmqClient', () => {
     // none is, so no new socket will ever be opened.
     expect((c.client as unknown as { timer: unknown }).timer).toBeUndefined();
     expect(c.closes).toHaveLength(1);
+  });
+
+  it("drops its socket when the browser says it is offline, and reconnects the moment it is back", async () => {
+    // The browser's window as the client sees it: its online/offline events and navigator.onLine.
+    const events = new EventTarget();
+    let online = true;
+    const network: NetworkWatch = {
+      addEventListener: (type, fn) => events.addEventListener(type, fn),
+      removeEventListener: (type, fn) => events.removeEventListener(type, fn),
+      online: () => online,
+    };
+    const c = recordingClient(wsUrl(t), await mintToken(t, 'cl-net'), { network });
+    await c.ready;
+    online = false;
+    events.dispatchEvent(new Event('offline'));
+    await waitFor(() => c.closes.length === 1, 5000, 'the close');
+    expect(c.closes[0]).toMatchObject({ code: CLOSE_OFFLINE, willReconnect: true });
+    expect(c.client.connected).toBe(false);
+    // Nothing is tried while offline: no retry timer, however short the backoff.
+    expect((c.client as unknown as { timer: unknown }).timer).toBeUndefined();
+    await t.http('POST', '/v1/events', { body: { id: 'net1', type: 'notice', to: 'cl-net' } });
+    online = true;
+    events.dispatchEvent(new Event('online'));
+    await waitFor(() => c.hellos.length === 2, 5000, 'a second hello');
+    await c.waitForMessages(1);
+    expect(c.messages.map((m) => m.id)).toEqual(['net1']);
+    c.close();
   });
 
   it('drops a message it already has, by id', async () => {

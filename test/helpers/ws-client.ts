@@ -1,7 +1,7 @@
 // Clients of a test service's /ws: the project's own PmqClient over `ws`, and a
 // raw socket for what a well-behaved client would never send.
 import WebSocket from 'ws';
-import { PmqClient, type HelloFrame, type MessageFrame, type Unread, type WebSocketConstructor } from '../../src/client/index.js';
+import { PmqClient, type HelloFrame, type MessageFrame, type PmqClientOptions, type Unread, type WebSocketConstructor } from '../../src/client/index.js';
 import { waitFor, type TestService } from './service.js';
 
 export async function mintToken(t: TestService, uid: string, ttl?: number): Promise<string> {
@@ -31,7 +31,12 @@ export interface RecordingClient {
 export function recordingClient(
   url: string,
   token: string | (() => Promise<string>),
-  opts: { autoAck?: boolean; since?: () => number | undefined; reconnect?: false | { minMs?: number; maxMs?: number } } = {},
+  opts: {
+    autoAck?: boolean;
+    since?: () => number | undefined;
+    reconnect?: false | { minMs?: number; maxMs?: number };
+    network?: PmqClientOptions['network'];
+  } = {},
 ): RecordingClient {
   const client = new PmqClient({
     url,
@@ -40,6 +45,7 @@ export function recordingClient(
     reconnect: opts.reconnect ?? { minMs: 50, maxMs: 200 },
     ...(opts.autoAck !== undefined && { autoAck: opts.autoAck }),
     ...(opts.since && { since: opts.since }),
+    ...(opts.network !== undefined && { network: opts.network }),
   });
   const rec: RecordingClient = {
     client,
