@@ -101,6 +101,9 @@ export async function hostSite(): Promise<HostSite> {
     if (req.url === '/' || req.url?.startsWith('/?')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(html);
+    } else if (req.url === '/favicon.ico') {
+      // The browser asks; a 404 would be logged as a console error of the page.
+      res.writeHead(204).end();
     } else {
       res.writeHead(404).end();
     }

@@ -58,6 +58,8 @@ export function testEnv(extra: Record<string, string> = {}, topology: Topology =
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PMQ_STALLED_INTERVAL_MS: '1000',
     PMQ_LOCK_MS: '2000',
+    // The pages from another build than dist/web, when the run names one.
+    ...(process.env.PMQ_WEB_DIR !== undefined && { PMQ_WEB_DIR: process.env.PMQ_WEB_DIR }),
     ...extra,
   };
 }

@@ -12,7 +12,7 @@ import { webDirOf } from '../../src/api/routes/pages.js';
 const LOADER_BUDGET = 4 * 1024;
 const WIDGET_BUDGET = 40 * 1024;
 
-const root = webDirOf({ webDir: undefined });
+const root = webDirOf({ webDir: process.env.PMQ_WEB_DIR });
 const gz = (file: string) => gzipSync(readFileSync(join(root, file)), { level: 9 }).length;
 
 /** The files an HTML page of the build loads: its scripts, preloads and styles. */
