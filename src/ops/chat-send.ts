@@ -2,7 +2,7 @@
 // .../messages). A visitor's message finds its conversation, opening it (new, or
 // the last one again) and routing it when needed; an agent writes only in a
 // conversation they hold. Once per client_id: a resend returns the first message.
-import type { ChatMessage, ConversationChange } from '../chat/conversation.js';
+import type { ChatMessage, Conversation, ConversationChange } from '../chat/conversation.js';
 import { ChatConflictError, NotParticipantError, ValidationError } from '../errors.js';
 import { recordMoves, type ChatStores } from './chat-moves.js';
 import { checkImageOf } from './chat-uploads.js';
@@ -57,7 +57,7 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
     if (added !== null) {
       await announce(stores, added, message.kind);
       // No agent yet: it waits, or its routing was cut short by a crash; routing is idempotent.
-      const routed = added.agent === null ? await routeIfQueued(stores, named, null, now) : { changes: [], position: null };
+      const routed = added.agent === null ? await routeIfQueued(stores, named, null, now) : { changes: [], position: null, waiting: null };
       await stores.notifier.changed(routed.changes);
       return { message: added.message, duplicate: added.duplicate, changes: routed.changes, queuePosition: routed.position, firstReply: false };
     }
@@ -73,6 +73,11 @@ export async function sendMessage(stores: ChatStores, caller: ChatCaller, input:
     ? [{ conversation: opened.conversation, before: { status: 'resolved', agent: opened.lastAgent }, message: opened.message }]
     : [];
   const routed = await routeIfQueued(stores, opened.conversation.id, opened.lastAgent, now);
+  // A new conversation that waits enters the queue with no change of its record
+  // (it was made queued): the consoles, which show the queue, are told all the same.
+  if (opened.outcome === 'created' && routed.waiting !== null) {
+    routed.changes.push({ conversation: routed.waiting, before: { status: null, agent: null }, message: null });
+  }
   await stores.notifier.changed([...changes, ...routed.changes]);
   const added = await stores.conversations.addMessage(opened.conversation.id, message, now);
   await announce(stores, added, message.kind);
@@ -105,13 +110,19 @@ async function imageBelongs(stores: ChatStores, conversation: string, image: str
  * Routes a conversation whose record says it waits (a no-op for one the routing
  * has placed already), and records the moves. `lastAgent`: who routing prefers.
  */
-async function routeIfQueued(stores: ChatStores, id: string, lastAgent: string | null, now: Date) {
+async function routeIfQueued(
+  stores: ChatStores,
+  id: string,
+  lastAgent: string | null,
+  now: Date,
+): Promise<{ changes: ConversationChange[]; position: number | null; waiting: Conversation | null }> {
   const record = await stores.conversations.get(id);
-  if (record === null || record.status !== 'queued') return { changes: [], position: null };
+  if (record === null || record.status !== 'queued') return { changes: [], position: null, waiting: null };
   const routed = await stores.routing.route(id, Date.parse(record.waiting_since), lastAgent);
   const agent = routed.result.outcome === 'queued' ? null : routed.result.agent;
   const changes = await recordMoves(stores, routed, now, { conversation: id, agent });
   if (agent === null) stores.notifier.queueChanged();
   const place = await stores.routing.placeOf(id);
-  return { changes, position: place !== null && 'position' in place ? place.position : null };
+  // Left in the queue, the record is as it was read.
+  return { changes, position: place !== null && 'position' in place ? place.position : null, waiting: agent === null ? record : null };
 }

@@ -71,4 +71,16 @@ describe('queue places', () => {
     const place = await waitFor(() => of(alone, 'chat.queue').find((q) => q.conversation === c), 10_000, 'its place');
     expect(place.eta_seconds).toBeNull();
   });
+
+  it("shows every signed-in agent a new conversation that enters the queue, and the visitor its record", async () => {
+    expect((await t.http('PUT', '/v1/admin/agents/q2', { auth: ADMIN_KEY, body: { name: 'Q2', capacity: 1 } })).status).toBe(201);
+    const busy = await signIn('agent:q2');
+    await t.service.ctx.chat.routing.presence('agent:q2', 'away');
+    const visitor = await signIn('qf');
+    const c = await opens(visitor, 'qf-1');
+    // The console of an agent who takes none now still shows the queue: it is told.
+    const told = await waitFor(() => of(busy, 'chat.conversation').find((f) => f.id === c), 10_000, 'the queued conversation at the console');
+    expect(told).toMatchObject({ id: c, status: 'queued', agent: null, visitor: 'qf' });
+    expect(await waitFor(() => of(visitor, 'chat.conversation').find((f) => f.id === c), 10_000, "the visitor's record")).toMatchObject({ status: 'queued' });
+  });
 });
