@@ -28,6 +28,9 @@ import { ChatUploads } from './store/chat-uploads.js';
 import { StatsBuffer, readStats } from './store/stats.js';
 import { startWorkers, type Workers } from '../workers/index.js';
 
+/** How long a stopping process lets HTTP requests in flight finish. */
+const HTTP_DRAIN_MS = 5000;
+
 /** The roles one process can hold; `all` is every one of them. */
 export type ServiceRole = 'api' | 'gateway' | 'worker' | 'cron';
 
@@ -125,7 +128,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       await gateway?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Requests in flight get a moment to finish; then every connection goes,
+      // also those a browser opened ahead and never sent a request on, which
+      // would otherwise hold the stop for Node's 60 s headers timeout.
+      const cut = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS);
       await closed;
+      clearTimeout(cut);
       await cron?.stop();
       await workers?.close();
       await stats.close();

@@ -18,7 +18,7 @@ const seen = new Set<number>();
 const dirs = [copy];
 
 beforeAll(() => {
-  for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'workers']) {
+  for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'workers', 'web']) {
     cpSync(join(ROOT, f), join(copy, f), { recursive: true });
   }
   symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(copy, 'node_modules'));
@@ -79,7 +79,9 @@ function portOpen(port: number): Promise<boolean> {
 }
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...testEnv(), LOG_LEVEL: 'info', ...extra };
+  // The copy serves the pages it built itself.
+  const { PMQ_WEB_DIR: _, ...service } = testEnv();
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...service, LOG_LEVEL: 'info', ...extra };
 }
 
 function build(): void {
@@ -88,7 +90,7 @@ function build(): void {
 }
 
 describe('npm start', () => {
-  it('builds and runs the service; SIGTERM to npm stops the service itself', async () => {
+  it('builds and runs the service and its pages; SIGTERM to npm stops the service itself', async () => {
     const npm: ChildProcess = spawn('npm', ['start'], { cwd: copy, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     npm.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -100,6 +102,11 @@ describe('npm start', () => {
     const pids = tree(npm.pid!);
     for (const p of pids) seen.add(p);
     expect(await portOpen(port)).toBe(true);
+    // The pages were built too, and are served.
+    for (const path of ['/', '/console', '/admin', '/widget', '/widget.js']) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      expect(res.status, path).toBe(200);
+    }
 
     npm.kill('SIGTERM');
     await waitFor(() => pids.every((p) => !alive(p)), 20_000, `npm and every process under it (${pids.join(', ')}) to exit:\n${out}`);

@@ -82,10 +82,8 @@ export class Connection {
     const ws = this.ws;
     if (ws.readyState !== ws.OPEN) return false;
     if (ws.bufferedAmount > this.limits.maxBufferBytes) {
-      this.close(CLOSE.slowConsumer, 'send buffer full: reconnect and resume by seq');
-      // A client that does not read will not read the close frame either: drop
-      // the socket and its buffer soon rather than after ws' 30 s close timeout.
-      setTimeout(() => ws.terminate(), this.limits.slowCloseGraceMs).unref();
+      // A client that does not read will not read the close frame either.
+      this.closeSoon(CLOSE.slowConsumer, 'send buffer full: reconnect and resume by seq');
       return false;
     }
     const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
@@ -100,6 +98,17 @@ export class Connection {
       this.ws.close(code, reason);
       this.limits.onClose(code);
     }
+  }
+
+  /**
+   * Closes, and drops the socket if the client has not answered the close within
+   * PMQ_WS_SLOW_CLOSE_GRACE_MS: a client that does not read, or whose network is
+   * gone, would otherwise hold it (and a stopping node) for ws' 30 s close timeout.
+   */
+  closeSoon(code: number, reason: string): void {
+    this.close(code, reason);
+    const ws = this.ws;
+    setTimeout(() => ws.terminate(), this.limits.slowCloseGraceMs).unref();
   }
 
   /**

@@ -90,7 +90,8 @@ export class Sessions {
     try {
       await this.registry.removeAll(users);
     } finally {
-      for (const c of this.all) c.close(code, reason);
+      // A client whose network is gone never answers: the node's stop does not wait for it.
+      for (const c of this.all) c.closeSoon(code, reason);
     }
     for (const uid of users) await this.onLeft(uid).catch(() => undefined);
   }
