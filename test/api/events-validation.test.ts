@@ -486,8 +486,11 @@ describe('POST /v1/tokens: bad input', () => {
 
 describe('unknown routes', () => {
   it.each([
-    ['GET', '/'],
+    // (GET / is the front page: test/web/pages.test.ts)
+    ['POST', '/'],
     ['GET', '/nope'],
+    ['GET', '/console/x'],
+    ['GET', '/assets/'],
     ['POST', '/v1/nope'],
     ['GET', '/v1/events'],
     ['DELETE', '/v1/events'],
