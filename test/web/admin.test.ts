@@ -22,8 +22,6 @@ beforeAll(async () => {
     env: {
       PMQ_ADMIN_KEY: ADMIN_KEY,
       PMQ_WIDGET_KEYS: WIDGET_KEY,
-      // A build of the pages elsewhere than dist/web, when the run names one.
-      ...(process.env.PMQ_WEB_DIR !== undefined && { PMQ_WEB_DIR: process.env.PMQ_WEB_DIR }),
     },
   });
   browser = await launchBrowser();

@@ -33,8 +33,6 @@ beforeEach(async () => {
     env: {
       PMQ_ADMIN_KEY: ADMIN_KEY,
       PMQ_WIDGET_KEYS: WIDGET_KEY,
-      // A build of the pages elsewhere than dist/web (while another build writes there).
-      ...(process.env.PMQ_WEB_DIR !== undefined && { PMQ_WEB_DIR: process.env.PMQ_WEB_DIR }),
     },
   });
 });

@@ -13,8 +13,6 @@ let browser: Browser;
 beforeAll(async () => {
   t = await startTestService({
     roles: ['api', 'gateway', 'worker'],
-    // A build of the pages elsewhere than dist/web, when the run names one.
-    env: process.env.PMQ_WEB_DIR !== undefined ? { PMQ_WEB_DIR: process.env.PMQ_WEB_DIR } : {},
   });
   browser = await launchBrowser();
 });

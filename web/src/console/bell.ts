@@ -1,27 +1,13 @@
 // The bell of the agent's own notifications: its badge is the unread total the
 // server keeps, its panel lists what came, newest first, with "Mark all read".
-import { h, replace, shortTime } from '../lib/dom.js';
+import { h, icon, ICONS, replace, shortTime } from '../lib/dom.js';
 import type { Notifications } from './notifications.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
 
-function bellIcon(): SVGSVGElement {
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('width', '20');
-  svg.setAttribute('height', '20');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  const path = document.createElementNS(SVG, 'path');
-  path.setAttribute('d', 'M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z');
-  path.setAttribute('fill', 'currentColor');
-  svg.append(path);
-  return svg;
-}
 
 export function bell(notes: Notifications): HTMLElement {
   const badge = h('span', { class: 'badge', hidden: true, attrs: { 'aria-hidden': 'true' } });
-  const button = h('button', { type: 'button', class: 'bell secondary', attrs: { 'aria-expanded': 'false', 'aria-controls': 'bell-panel' } }, bellIcon(), badge);
+  const button = h('button', { type: 'button', class: 'bell secondary', attrs: { 'aria-expanded': 'false', 'aria-controls': 'bell-panel' } }, icon(ICONS.bell), badge);
   const list = h('ul', { class: 'bell-list', attrs: { 'aria-label': 'Notifications' } });
   const empty = h('p', { class: 'muted' }, 'No notifications.');
   const markAll = h('button', { type: 'button', class: 'secondary' }, 'Mark all read');

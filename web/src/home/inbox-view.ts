@@ -2,11 +2,10 @@
 // messages newest first with an unread marker, "Mark read" on each and "Mark all
 // read". Items are kept by id and updated in place; new ones are announced to
 // screen readers, a burst (the backlog after a sign-in) as one sentence.
-import { h, shortTime } from '../lib/dom.js';
+import { h, icon, ICONS, shortTime } from '../lib/dom.js';
 import type { DemoSession } from './demo-session.js';
 import type { InboxItem } from './inbox.js';
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
 /** New messages that come within this time are announced together. */
 const ANNOUNCE_AFTER_MS = 400;
 
@@ -38,7 +37,7 @@ export class InboxView {
     this.bell = h(
       'button',
       { type: 'button', class: 'bell', attrs: { 'aria-expanded': 'true', 'aria-controls': 'inbox-panel' } },
-      bellIcon(),
+      icon(ICONS.bell),
       this.badge,
     );
     this.bell.addEventListener('click', () => this.toggle());
@@ -183,13 +182,3 @@ function sendYourself(uid: string): HTMLElement {
   );
 }
 
-function bellIcon(): SVGSVGElement {
-  const svg = document.createElementNS(SVG_NS, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('class', 'bell-icon');
-  const path = document.createElementNS(SVG_NS, 'path');
-  path.setAttribute('d', 'M12 2a6 6 0 0 0-6 6v3.6L4.3 15a1 1 0 0 0 .9 1.5h13.6a1 1 0 0 0 .9-1.5L18 11.6V8a6 6 0 0 0-6-6Zm0 20a3 3 0 0 0 2.8-2H9.2a3 3 0 0 0 2.8 2Z');
-  svg.append(path);
-  return svg;
-}

@@ -1,7 +1,7 @@
 // Writing: a text box (Enter sends, Shift+Enter starts a new line), the
 // visitor's typing told to the agent (on, refreshed now and then, off when they
 // stop), and images from the button, a drop onto the panel, or a paste.
-import { h } from '../lib/dom.js';
+import { h, icon, ICONS } from '../lib/dom.js';
 import { IMAGE_TYPES } from './uploads.js';
 
 export interface ComposerDeps {
@@ -40,7 +40,7 @@ export class Composer {
     this.attach = h(
       'button',
       { type: 'button', class: 'icon', title: 'Send an image', attrs: { 'aria-label': 'Send an image', 'aria-describedby': 'image-hint' }, onclick: () => (this.imageBlocked ? this.deps.notice(this.imageBlocked) : file.click()) },
-      clip(),
+      icon(ICONS.clip),
     );
     this.text = h('textarea', { rows: 1, maxLength: MAX_TEXT, placeholder: 'Write a message…', attrs: { 'aria-label': 'Message' } });
     this.text.addEventListener('keydown', (e) => {
@@ -147,17 +147,3 @@ export class Composer {
   }
 }
 
-/** A paper clip, drawn (no image file to load). */
-function clip(): SVGSVGElement {
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('width', '20');
-  svg.setAttribute('height', '20');
-  svg.setAttribute('aria-hidden', 'true');
-  const path = document.createElementNS(ns, 'path');
-  path.setAttribute('d', 'M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z');
-  path.setAttribute('fill', 'currentColor');
-  svg.appendChild(path);
-  return svg;
-}
