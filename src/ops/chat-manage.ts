@@ -14,6 +14,27 @@ export async function viewConversation(stores: ChatStores, caller: ChatCaller, i
   return conversation;
 }
 
+/** A participant's receipt, as `chat.receipt` carries it. */
+export interface Receipt {
+  by: string;
+  delivered_seq: number;
+  read_seq: number;
+}
+
+/**
+ * The receipts of a conversation's visitor and agent now: what a page that opens
+ * it shows before any `chat.receipt` comes (its own read mark, the other side's).
+ */
+export async function conversationReceipts(stores: ChatStores, conversation: Conversation): Promise<Receipt[]> {
+  const who = conversation.agent === null ? [conversation.visitor] : [conversation.visitor, conversation.agent];
+  return Promise.all(
+    who.map(async (by) => {
+      const r = await stores.conversations.receiptsOf(conversation.id, by);
+      return { by, delivered_seq: r.delivered, read_seq: r.read };
+    }),
+  );
+}
+
 export function maySee(caller: ChatCaller, c: Conversation): boolean {
   if (caller.kind === 'admin') return true;
   if (caller.kind === 'visitor') return c.visitor === caller.uid;

@@ -100,12 +100,21 @@ describe('conversations over HTTP', () => {
     expectError(one, 400, 'reserved_uid', 'uid');
 
     const seen = await t.http('GET', `/v1/chat/conversations/${id}`, { auth: cara });
+    expect(seen.body.receipts).toEqual([
+      { by: 'v:one', delivered_seq: 2, read_seq: 2 },
+      { by: 'agent:cara', delivered_seq: 0, read_seq: 0 },
+    ]);
     expect(seen.body.conversation).toMatchObject({ id, visitor: 'v:one', status: 'assigned', agent: 'agent:cara', last_seq: 2 });
     const reply = await t.http('POST', `/v1/chat/conversations/${id}/messages`, { auth: cara, body: { client_id: 'c-1', text: 'Hi! How can I help?' } });
     expect(reply.status).toBe(201);
     expect(reply.body.message).toMatchObject({ conversation: id, seq: 3, from: 'agent:cara', kind: 'text', text: 'Hi! How can I help?', client_id: 'c-1' });
     const again = await t.http('POST', `/v1/chat/conversations/${id}/messages`, { auth: cara, body: { client_id: 'c-1', text: 'Hi! How can I help?' } });
     expect(again).toEqual({ status: 200, body: { message: reply.body.message } });
+    // Each side's receipts, as a page opening the conversation shows them: a message sent is read up to it by its sender.
+    expect((await t.http('GET', `/v1/chat/conversations/${id}`, { auth: cara })).body.receipts).toEqual([
+      { by: 'v:one', delivered_seq: 2, read_seq: 2 },
+      { by: 'agent:cara', delivered_seq: 3, read_seq: 3 },
+    ]);
 
     const history = await t.http('GET', `/v1/chat/conversations/${id}/messages?limit=10`, { auth: cara });
     expect(history.body.messages.map((m: { seq: number; kind: string; text: string }) => [m.seq, m.kind, m.text])).toEqual([

@@ -443,7 +443,8 @@ async function httpSuccess(s: Scene, route: HttpRoute, role: Role, r: Awaited<Re
       return unchanged();
     }
     case 'GET /v1/chat/conversations/:id':
-      expect(r.body).toEqual({ conversation: a.conversation === s.q ? before.q : before.c });
+      expect(r.body).toEqual({ conversation: a.conversation === s.q ? before.q : before.c, receipts: expect.any(Array) });
+      expect(r.body.receipts.map((x: { by: string }) => x.by)).toEqual(a.conversation === s.q ? [before.q.visitor] : [before.c.visitor, before.c.agent]);
       return unchanged();
     case 'GET /v1/chat/conversations/:id/messages': {
       const want = a.conversation === s.q ? [1] : [3, 2, 1];

@@ -8,7 +8,7 @@ import type { KeySet } from '../../auth/key-set.js';
 import { agentUid, conversationId, sendBody, transferBody } from '../../chat/chat-schemas.js';
 import { fromZod } from '../../errors.js';
 import { MAX_PAGE } from '../../store/chat-conversations.js';
-import { conversationMessages, listConversations, MAX_LIST, resolveConversation, transferConversation, viewConversation } from '../../ops/chat-manage.js';
+import { conversationMessages, conversationReceipts, listConversations, MAX_LIST, resolveConversation, transferConversation, viewConversation } from '../../ops/chat-manage.js';
 import { sendMessage } from '../../ops/chat-send.js';
 import { requireChatCaller } from '../auth.js';
 import { objectBody } from '../body.js';
@@ -58,7 +58,8 @@ export function chatConversationsRouter(
   });
 
   router.get('/v1/chat/conversations/:id', async (req, res) => {
-    res.json({ conversation: await viewConversation(ctx.chat, req.chatCaller!, req.params.id!) });
+    const conversation = await viewConversation(ctx.chat, req.chatCaller!, req.params.id!);
+    res.json({ conversation, receipts: await conversationReceipts(ctx.chat, conversation) });
   });
 
   router.get('/v1/chat/conversations/:id/messages', async (req, res) => {
