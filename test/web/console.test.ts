@@ -243,6 +243,31 @@ describe('the agent console', () => {
     await log.getByText('Resolved by you').waitFor();
   });
 
+  it('shows in a new tab what was read and delivered before it: no unread count, the visitor’s receipt', async () => {
+    const token = await agent('ida', 2, 'Ida');
+    const first = await signIn(token);
+    const v = await visitor();
+    await v.say('Where is my parcel?');
+    await entry(mine(first), v).click();
+    await transcript(first).getByText('Where is my parcel?').waitFor();
+    await waitFor(() => v.receipts.some((r) => r.by === 'agent:ida' && r.read_seq >= 2), 10_000, "the agent's read receipt");
+    const box = first.getByRole('textbox', { name: 'Message' });
+    await box.fill('It left the warehouse today');
+    await box.press('Enter');
+    const reply = await waitFor(() => v.chat.find((m) => m.text === 'It left the warehouse today'), 10_000, 'the reply');
+    v.rec.client.chat.read(v.conversation(), reply.seq);
+    await poll(() => transcript(first).locator('.msg-me', { hasText: 'It left the warehouse today' }).locator('.receipt').textContent()).toBe('Read');
+
+    // Another browser (nothing kept in its storage): the server's receipts say the same.
+    const second = await signIn(token);
+    const item = entry(mine(second), v);
+    await poll(() => item.textContent()).toContain('It left the warehouse today');
+    // Read in the first browser: no unread count here either.
+    await poll(() => item.locator('.badge').count()).toBe(0);
+    await item.click();
+    await poll(() => transcript(second).locator('.msg-me', { hasText: 'It left the warehouse today' }).locator('.receipt').textContent()).toBe('Read');
+  });
+
   it('pages a long history upward, by the button and by scrolling, each message once and in order', async () => {
     const token = await agent('hal', 2);
     // Written while the agent is away: the conversation waits, and is theirs once they are back.

@@ -403,6 +403,8 @@ export class ConsoleStore {
     if (!s) {
       s = this.newState(c);
       this.conversations.set(c.id, s);
+      // What was read and delivered before this page: the list's unread count and the receipts shown.
+      if (this.isMine(c)) void this.loadReceipts(c.id);
     } else {
       s.record = c;
     }
@@ -531,6 +533,16 @@ export class ConsoleStore {
     s.exhausted = page.length < PAGE;
     this.changed(id);
     this.markRead();
+  }
+
+  /** The receipts as they are now; a receipt pushed meanwhile only moves them further. */
+  private async loadReceipts(id: string): Promise<void> {
+    try {
+      const { receipts } = await this.session.http.withReceipts(id);
+      for (const r of receipts) this.onReceipt(id, r.by, r.delivered_seq, r.read_seq);
+    } catch {
+      // Not ours to see any more, or gone: the next push says what it is.
+    }
   }
 
   /** The queue as it is now; records pushed while it was asked are newer and kept. */

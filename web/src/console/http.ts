@@ -13,6 +13,13 @@ export interface AgentInfo {
   load: number;
 }
 
+/** A participant's receipt, as chat.receipt carries it. */
+export interface Receipt {
+  by: string;
+  delivered_seq: number;
+  read_seq: number;
+}
+
 const RETRIES = 3;
 
 export class AgentHttp {
@@ -40,7 +47,12 @@ export class AgentHttp {
   }
 
   conversation(id: string): Promise<Conversation> {
-    return this.call<{ conversation: Conversation }>(`/v1/chat/conversations/${encodeURIComponent(id)}`).then((r) => r.conversation);
+    return this.withReceipts(id).then((r) => r.conversation);
+  }
+
+  /** The record, and the visitor's and agent's receipts now. */
+  withReceipts(id: string): Promise<{ conversation: Conversation; receipts: Receipt[] }> {
+    return this.call<{ conversation: Conversation; receipts: Receipt[] }>(`/v1/chat/conversations/${encodeURIComponent(id)}`);
   }
 
   /** Newest first, before `before` (a seq) when given. */

@@ -1,6 +1,6 @@
-// The agent's read receipts, kept for this tab (as the token is). PMQ sends a
-// participant's receipt each time it moves, but tells no page its own at start:
-// without these, a reload would show every conversation as unread again.
+// The agent's read receipts, kept for this tab (as the token is): a reload shows
+// the unread counts at once, before the server's receipts of each conversation
+// (GET /v1/chat/conversations/:id) come back and move them further.
 export class ReadMarks {
   private readonly key: string;
 
