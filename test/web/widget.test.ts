@@ -237,8 +237,10 @@ describe('the visitor widget on a site', () => {
       agent.client.chat.send({ conversation: first.conversation, text: 'second' });
       await shown(v.log.getByText('second'));
       await v.say('third');
-      await agent.received((m) => m.text === 'third', '"third"');
+      const third = await agent.received((m) => m.text === 'third', '"third"');
       await expect.poll(() => v.panel.getByText('Sending…').count(), POLL).toBe(0);
+      agent.client.chat.read(first.conversation, third.seq);
+      await shown(v.log.getByText('Read', { exact: true }));
 
       // Back on the page: the same visitor (their token kept by the site's page), the same messages.
       await v.page.reload();
@@ -246,6 +248,8 @@ describe('the visitor widget on a site', () => {
       await shown(v.panel.getByRole('heading', { name: 'Bob' }));
       await expect.poll(() => bubbles(v), POLL).toEqual(['first', 'second', 'third']);
       expect(await v.log.locator('.sys').allTextContents()).toEqual(['Bob joined']);
+      // Bob had read it: said again from the server's receipts, with no new receipt frame.
+      await shown(v.log.getByText('Read', { exact: true }));
 
       // Away from the site while Bob answers; back, the launcher counts it before it is opened.
       await v.page.goto('about:blank');

@@ -199,10 +199,18 @@ function onMessage(m: ChatMessage): void {
 async function loadLatest(id: string, withRecord: boolean): Promise<void> {
   const credential = token;
   try {
-    if (withRecord) {
-      const { conversation } = await api<{ conversation: Conversation }>(`/v1/chat/conversations/${encodeURIComponent(id)}`, { credential });
-      // A frame may have told newer news meanwhile: keep what is newest.
-      if (!conv || conv.id !== conversation.id || conversation.last_seq >= conv.last_seq) adopt(conversation);
+    const { conversation, receipts } = await api<{ conversation: Conversation; receipts: { by: string; delivered_seq: number; read_seq: number }[] }>(
+      `/v1/chat/conversations/${encodeURIComponent(id)}`,
+      { credential },
+    );
+    // A frame may have told newer news meanwhile: keep what is newest.
+    if (withRecord && (!conv || conv.id !== conversation.id || conversation.last_seq >= conv.last_seq)) adopt(conversation);
+    // What the agent had read and received before this page: "Read" on return.
+    const theirs = receipts.find((r) => r.by === conversation.agent);
+    if (theirs && transcript.conversation === id) {
+      const receipt = { delivered: theirs.delivered_seq, read: theirs.read_seq };
+      agentReceipt.set(id, receipt);
+      transcript.setReceipt(receipt);
     }
     const { messages } = await api<{ messages: ChatMessage[] }>(`/v1/chat/conversations/${encodeURIComponent(id)}/messages?limit=${PAGE}`, { credential });
     transcript.add(messages);
