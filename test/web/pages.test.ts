@@ -2,6 +2,9 @@
 // without inline script; only the widget's frame may be embedded, by the widget's
 // sites), loads in Chromium without a single console error, and the development
 // sign-in helper exists only outside production and for this machine.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, openPage } from '../helpers/browser.js';
@@ -65,6 +68,24 @@ describe('security headers', () => {
     const missing = await t.http('GET', '/assets/nothing-here.js', { auth: null });
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('not_found');
+  });
+});
+
+describe('without a build', () => {
+  it('says how to build the pages, in the one error shape', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'pmq-no-web-'));
+    const bare = await startTestService({ roles: ['api'], env: { PMQ_WEB_DIR: empty } });
+    try {
+      for (const path of ['/', '/console', '/widget.js']) {
+        const r = await bare.http('GET', path, { auth: null });
+        expect(r.status, path).toBe(404);
+        expect(r.body.error).toEqual({ code: 'not_found', message: expect.stringContaining('npm run build') });
+        expect(r.body.error.message).not.toContain(empty);
+      }
+    } finally {
+      await bare.stop();
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 });
 

@@ -64,7 +64,8 @@ export function pagesRouter(config: Pick<Config, 'webDir' | 'chat'>): Router {
     new Promise<void>((done, fail) => {
       res.sendFile(file, { root, dotfiles: 'deny' }, (err) => {
         // Not built (running from source without `npm run build`): say how to get the pages.
-        if (err && !res.headersSent) fail(new NotFoundError(`the pages are not built here: run npm run build (looked in ${root})`));
+        // (The folder is not named: a server's paths are nobody else's business; PMQ_WEB_DIR says it.)
+        if (err && !res.headersSent) fail(new NotFoundError('the pages are not built here: run npm run build (or set PMQ_WEB_DIR)'));
         else done();
       });
     });
