@@ -20,6 +20,7 @@ import { AUTH_FAILURES } from '../protocol/close-codes.js';
 import { MAX_IDS } from '../protocol/limits.js';
 import type { ErrorFrame, HelloFrame, MessageFrame, Unread } from '../protocol/server-frames.js';
 import type {
+  ChatAgentFrame,
   ChatConversationFrame,
   ChatMessageFrame,
   ChatQueueFrame,
@@ -28,7 +29,7 @@ import type {
 } from '../protocol/chat-frames.js';
 
 export type { ErrorFrame, HelloFrame, MessageFrame, Unread };
-export type { ChatConversationFrame, ChatMessageFrame, ChatQueueFrame, ChatReceiptFrame, ChatTypingFrame };
+export type { ChatAgentFrame, ChatConversationFrame, ChatMessageFrame, ChatQueueFrame, ChatReceiptFrame, ChatTypingFrame };
 
 export interface ClientEvents {
   open: undefined;
@@ -42,6 +43,8 @@ export interface ClientEvents {
   'chat.queue': ChatQueueFrame;
   'chat.receipt': ChatReceiptFrame;
   'chat.typing': ChatTypingFrame;
+  /** An agent's own status or capacity changed. */
+  'chat.agent': ChatAgentFrame;
   close: { code: number; reason: string; willReconnect: boolean };
 }
 
@@ -324,6 +327,7 @@ export class PmqClient {
       case 'chat.queue':
       case 'chat.receipt':
       case 'chat.typing':
+      case 'chat.agent':
         this.emit(frame.type, frame as never);
         return;
       case 'message': {

@@ -5,7 +5,7 @@
 import { chatCallerOf } from '../ops/chat-caller.js';
 import { resolveConversation, transferConversation } from '../ops/chat-manage.js';
 import type { ChatStores } from '../ops/chat-moves.js';
-import { setPresence } from '../ops/chat-presence.js';
+import { agentStatus } from '../ops/chat-presence.js';
 import { moveReceipt, relayTyping, type ReceiptDeps } from '../ops/chat-receipts.js';
 import { sendMessage } from '../ops/chat-send.js';
 import { ValidationError } from '../errors.js';
@@ -67,7 +67,7 @@ export function chatHandlers(deps: ChatHandlerDeps): Omit<FrameHandlers, Notific
     },
     'agent.status': async (_conn, uid, f) => {
       agentOnly(uid);
-      await setPresence(stores, uid, f.status, now());
+      await agentStatus(stores, uid, f.status, now());
     },
   };
 }

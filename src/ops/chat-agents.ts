@@ -11,7 +11,10 @@ export async function putAgent(stores: ChatStores, id: string, record: { name: s
   const moves = await stores.routing.setAgent(agent, record);
   const changes = await recordMoves(stores, moves, now);
   await stores.notifier.changed(changes);
-  return { created: moves.result.created, agent: (await stores.routing.agent(agent))!, changes };
+  const state = (await stores.routing.agent(agent))!;
+  // Their console shows their capacity: a signed-in agent hears of the change.
+  if (!moves.result.created) await stores.notifier.agent(state);
+  return { created: moves.result.created, agent: state, changes };
 }
 
 export async function deleteAgent(stores: ChatStores, id: string, now: Date) {

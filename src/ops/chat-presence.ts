@@ -15,6 +15,13 @@ export async function setPresence(stores: ChatStores, agent: string, presence: A
   return moves.result;
 }
 
+/** An agent's own `agent.status`: set, then told to every socket of theirs (`chat.agent`), the asking one included. */
+export async function agentStatus(stores: ChatStores, agent: string, status: 'online' | 'away', now: Date): Promise<void> {
+  await setPresence(stores, agent, status, now);
+  const state = await stores.routing.agent(agent);
+  if (state !== null) await stores.notifier.agent(state);
+}
+
 /**
  * An agent's socket went away (closed on a node, or its node died and was
  * swept): when they hold none on any node, their grace period begins.

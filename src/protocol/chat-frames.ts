@@ -47,6 +47,16 @@ export interface ChatTypingFrame {
   on: boolean;
 }
 
+/** To an agent's sockets when their status or capacity changed (their `agent.status`, an admin's PUT). */
+export interface ChatAgentFrame {
+  type: 'chat.agent';
+  agent: string;
+  name: string;
+  status: 'online' | 'away' | 'offline';
+  capacity: number;
+  load: number;
+}
+
 /** What an agent's `hello` carries besides the notification fields. */
 export interface AgentHello {
   status: 'online' | 'away' | 'offline';
@@ -74,4 +84,8 @@ export function chatReceiptFrameText(f: Omit<ChatReceiptFrame, 'type'>): string 
 
 export function chatTypingFrameText(f: Omit<ChatTypingFrame, 'type'>): string {
   return JSON.stringify({ type: 'chat.typing', ...f } satisfies ChatTypingFrame);
+}
+
+export function chatAgentFrameText(f: Omit<ChatAgentFrame, 'type'>): string {
+  return JSON.stringify({ type: 'chat.agent', ...f } satisfies ChatAgentFrame);
 }

@@ -13,10 +13,10 @@
 // ORDER_WAIT_MS; the lost message is in the history and in what a reconnect sends.
 import type { ChatMessage, ConversationChange } from '../chat/conversation.js';
 import { offlineNotice } from '../chat/offline-notice.js';
-import { chatConversationFrameText, chatMessageFrameText } from '../protocol/chat-frames.js';
+import { chatAgentFrameText, chatConversationFrameText, chatMessageFrameText } from '../protocol/chat-frames.js';
 import type { UserFrames } from '../protocol/node-message.js';
 import type { ChatConversations } from '../store/chat-conversations.js';
-import type { ChatRouting } from '../store/chat-routing.js';
+import type { AgentState, ChatRouting } from '../store/chat-routing.js';
 import type { QueuePositions } from './chat-queue-positions.js';
 import type { Publisher } from './publisher.js';
 
@@ -59,6 +59,12 @@ export class ChatNotifier {
       const { read } = await this.conversations.receiptsOf(m.conversation, visitor);
       await this.notify(offlineNotice(m, visitor, read));
     }
+  }
+
+  /** An agent's status or capacity changed: every socket of theirs (their console's switch and load). */
+  async agent(a: AgentState): Promise<void> {
+    const frame = chatAgentFrameText({ agent: a.agent, name: a.name, status: a.status, capacity: a.capacity, load: a.load });
+    await this.publisher.chat([{ uid: a.agent, frames: [frame] }]);
   }
 
   /** Conversations that changed (assigned, transferred, queued, resolved, reopened). */

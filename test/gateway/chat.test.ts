@@ -219,4 +219,22 @@ describe('chat over /ws', () => {
     // The refused send opened nothing for hank.
     expect(await t.service.ctx.chat.conversations.openOf('hank')).toBeNull();
   });
+
+  it("tells every socket of an agent when their status or capacity changes (chat.agent)", async () => {
+    await agent('st1', 2);
+    const a = await signIn('agent:st1');
+    const b = await signIn('agent:st1');
+    a.send({ type: 'agent.status', status: 'away' });
+    for (const s of [a, b]) {
+      const f = await waitFor(() => of(s, 'chat.agent').find((x) => x.status === 'away'), 10_000, 'chat.agent away');
+      expect(f).toEqual({ type: 'chat.agent', agent: 'agent:st1', name: 'Agent st1', status: 'away', capacity: 2, load: 0 });
+    }
+    expect((await t.http('PUT', '/v1/admin/agents/st1', { auth: ADMIN_KEY, body: { name: 'Stella', capacity: 4 } })).status).toBe(200);
+    for (const s of [a, b]) {
+      const f = await waitFor(() => of(s, 'chat.agent').find((x) => x.capacity === 4), 10_000, 'chat.agent capacity 4');
+      expect(f).toEqual({ type: 'chat.agent', agent: 'agent:st1', name: 'Stella', status: 'away', capacity: 4, load: 0 });
+    }
+    b.send({ type: 'agent.status', status: 'online' });
+    await waitFor(() => of(a, 'chat.agent').find((x) => x.status === 'online'), 10_000, 'chat.agent online');
+  });
 });

@@ -26,7 +26,7 @@ export type Handlers = { [K in keyof ClientEvents]?: (payload: ClientEvents[K]) 
 const HELLO_TIMEOUT_MS = 10_000;
 
 /** Events buffered until the console listens to them. */
-const BUFFERED: (keyof ClientEvents)[] = ['hello', 'message', 'unread', 'error', 'chat.message', 'chat.conversation', 'chat.receipt', 'chat.typing', 'close'];
+const BUFFERED: (keyof ClientEvents)[] = ['hello', 'message', 'unread', 'error', 'chat.message', 'chat.conversation', 'chat.receipt', 'chat.typing', 'chat.agent', 'close'];
 
 const notAnAgent = () =>
   new ApiError(403, 'not_an_agent', "This token is not an agent's: sign in with a token the site minted for agent:<id>.");

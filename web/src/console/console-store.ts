@@ -6,7 +6,7 @@
 // topic. Nothing here polls:
 // HTTP fills what the socket cannot (history pages, the queue at start and after
 // a reconnect, the agents' list when it may have changed).
-import type { ErrorFrame, HelloFrame } from '../../../src/client/pmq-client.js';
+import type { ChatAgentFrame, ErrorFrame, HelloFrame } from '../../../src/client/pmq-client.js';
 import { imageUrl } from '../lib/api.js';
 import type { AgentSession } from './agent-session.js';
 import { errorText, readableError, shortId } from './format.js';
@@ -109,6 +109,7 @@ export class ConsoleStore {
       'chat.message': (m) => this.onMessage(m),
       'chat.receipt': (r) => this.onReceipt(r.conversation, r.by, r.delivered_seq, r.read_seq),
       'chat.typing': (t) => this.onTyping(t.conversation, t.by, t.on),
+      'chat.agent': (a) => this.onAgent(a),
       error: (e) => this.onError(e),
       message: (m) => this.notifications.received(m),
       unread: (u) => this.notifications.counts(u),
@@ -299,17 +300,19 @@ export class ConsoleStore {
     return this.session.http.transfer(conversation, to);
   }
 
-  /**
-   * Online or away. The gateway answers `agent.status` with nothing but an
-   * error: what it made of it is read back from the agents' list.
-   */
-  async setStatus(status: 'online' | 'away'): Promise<void> {
+  /** Online or away: the switch shows what the server then says (`chat.agent`), not what was asked. */
+  setStatus(status: 'online' | 'away'): void {
     this.session.client.chat.status(status);
-    for (let attempt = 0; attempt < 6; attempt++) {
-      await this.refreshAgents();
-      if (this.status === status) return;
-      await new Promise((resolve) => setTimeout(resolve, 150 * (attempt + 1)));
-    }
+  }
+
+  /** The agent's own status or capacity changed (their switch here or elsewhere, an admin). */
+  private onAgent(a: ChatAgentFrame): void {
+    if (a.agent !== this.me) return;
+    this.name = a.name;
+    this.capacity = a.capacity;
+    if (this.link === 'connected') this.status = a.status;
+    this.emit('agent');
+    this.emit('lists');
   }
 
   /** Once for a burst of changes (a drain hands out several conversations at once). */

@@ -19,8 +19,9 @@ export function header(store: ConsoleStore, signOut: () => void): HTMLElement {
 
   available.addEventListener('click', () => {
     const want = store.status === 'online' ? 'away' : 'online';
+    // Busy until the server says what it made of it (chat.agent).
     available.setAttribute('aria-busy', 'true');
-    void store.setStatus(want).finally(() => available.removeAttribute('aria-busy'));
+    store.setStatus(want);
   });
   out.addEventListener('click', signOut);
 
@@ -36,7 +37,10 @@ export function header(store: ConsoleStore, signOut: () => void): HTMLElement {
     const held = store.mine().length;
     load.replaceChildren(h('span', { class: 'muted' }, 'Load '), `${held} / ${store.capacity}`);
   };
-  store.on('agent', render);
+  store.on('agent', () => {
+    available.removeAttribute('aria-busy');
+    render();
+  });
   store.on('lists', render);
   render();
 
