@@ -71,7 +71,7 @@ async function agentOnline(id: string, name: string): Promise<Agent> {
     token,
     messages,
     typing,
-    received: (match, what) => waitFor(() => messages.find(match), 15_000, what),
+    received: (match, what) => waitFor(() => messages.find(match), 30_000, what),
     upload: async (conversation, bytes, type) => {
       const res = await fetch(`${t.url}/v1/chat/uploads?conversation=${conversation}`, {
         method: 'POST',
@@ -127,7 +127,7 @@ async function visitSite(size: 'desktop' | 'phone' = 'desktop', expectedErrors: 
 }
 
 // Waiting on what the visitor sees (vitest's expect has no locator matchers).
-const POLL = { timeout: 15_000 };
+const POLL = { timeout: 30_000 };
 const shown = (l: Locator) => l.waitFor({ state: 'visible' });
 const hidden = (l: Locator) => l.waitFor({ state: 'hidden' });
 /** Focused in its own document (the panel's text box in the frame, the launcher on the site's page). */
