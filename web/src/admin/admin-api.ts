@@ -1,6 +1,7 @@
 // The admin's calls to PMQ, typed as the README's "Chat: agents (admin key)" and
 // "Chat: conversations" describe them. Every call carries the admin key.
 import { api } from '../lib/api.js';
+import type { Conversation } from '../lib/records.js';
 
 export interface AdminStats {
   queued: number;
@@ -31,17 +32,6 @@ export interface Agent {
   load: number;
 }
 
-export interface Conversation {
-  id: string;
-  visitor: string;
-  status: 'queued' | 'assigned' | 'resolved';
-  agent: string | null;
-  created_at: string;
-  waiting_since: string;
-  assigned_at: string | null;
-  resolved_at: string | null;
-  last_seq: number;
-}
 
 export const AGENT_PREFIX = 'agent:';
 

@@ -13,7 +13,7 @@ import { errorText, readableError, shortId } from './format.js';
 import type { AgentInfo } from './http.js';
 import { Notifications } from './notifications.js';
 import { ReadMarks } from './read-marks.js';
-import type { ChatMessage, Conversation } from './types.js';
+import type { ChatMessage, Conversation } from '../lib/records.js';
 
 export type AgentStatus = 'online' | 'away' | 'offline';
 /** The socket: signed in, trying again, or closed for good (a refused or expired token). */

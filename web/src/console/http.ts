@@ -2,7 +2,7 @@
 // reconnects loads a page of history per conversation at once, which may pass
 // the per-user rate limit (PMQ_RATE_LIMIT_PER_USER): a refused call waits a
 // moment and goes again rather than failing what the agent sees.
-import type { ChatMessage, Conversation } from './types.js';
+import type { ChatMessage, Conversation } from '../lib/records.js';
 import { api, ApiError, type ApiOptions } from '../lib/api.js';
 
 export interface AgentInfo {

@@ -6,7 +6,7 @@
 import { h, shortTime } from '../lib/dom.js';
 import type { ConsoleStore, ConversationState, PendingSend } from './console-store.js';
 import { personName, systemLine, type Names } from './format.js';
-import type { ChatMessage } from './types.js';
+import type { ChatMessage } from '../lib/records.js';
 
 interface Drawn {
   el: HTMLElement;

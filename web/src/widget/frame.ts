@@ -6,7 +6,8 @@
 // the replies not yet read, which this frame tells the page.
 import '../lib/base.css';
 import './widget.css';
-import { PmqClient, type ChatConversationFrame, type HelloFrame } from '../../../src/client/pmq-client.js';
+import { PmqClient, type HelloFrame } from '../../../src/client/pmq-client.js';
+import type { ChatMessage, Conversation } from '../lib/records.js';
 import { ApiError, api, imageUrl, wsUrl } from '../lib/api.js';
 import { byId, h, replace } from '../lib/dom.js';
 import { AgentNames } from './agent-names.js';
@@ -14,10 +15,8 @@ import { Composer } from './composer.js';
 import { connectHost } from './host-bridge.js';
 import { agentReceipt, lastConversation, queuePlace, readUpTo, type QueuePlace } from './memory.js';
 import type { HostMessage } from './messages.js';
-import { Transcript, type ChatMessage } from './transcript.js';
+import { Transcript } from './transcript.js';
 import { uploadErrorText, uploadImage } from './uploads.js';
-
-type Conversation = Omit<ChatConversationFrame, 'type'>;
 
 /** Closes that say the token is no good: the site's page gets another one. */
 const TOKEN_REFUSED = new Set([4401, 4402]);

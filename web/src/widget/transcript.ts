@@ -7,13 +7,10 @@
 // The messages are in a role="log" (a screen reader reads what is added); the
 // pending sends are outside it, so that a message is announced once, when it is
 // confirmed.
-import type { ChatMessageFrame } from '../../../src/client/pmq-client.js';
 import { h, shortTime } from '../lib/dom.js';
+import type { ChatMessage } from '../lib/records.js';
 import type { AgentNames } from './agent-names.js';
 import type { Receipt } from './memory.js';
-
-/** A message as the history route and the chat.message frame both give it. */
-export type ChatMessage = Omit<ChatMessageFrame, 'type'>;
 
 export interface TranscriptDeps {
   me(): string | undefined;
